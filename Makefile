@@ -1,0 +1,24 @@
+# The two commands: `make run` serves the API with a local PostGIS and sample data,
+# `make test` runs lint, type check and the whole test suite. Both install what is missing.
+.PHONY: setup db run test lint format
+
+setup:
+	@scripts/setup.sh
+
+db: setup
+	@scripts/db.sh
+
+run: setup
+	@scripts/run.sh
+
+test: setup
+	@scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+format: setup
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .

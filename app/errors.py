@@ -1,0 +1,156 @@
+"""One JSON error shape for every failure: `{"code", "description"}`.
+
+Client mistakes are 4xx with a description that names the bad parameter. Server faults are a
+generic 500/503/504 whose detail is logged here and never sent: no SQL text, stack trace or
+connection string reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import asyncpg
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from tipg import errors as tipg_errors
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error whose status, code and description are fit to send to the client."""
+
+    status = 500
+    code = "ServerError"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class InvalidParameter(ApiError):
+    status = 400
+    code = "InvalidParameterValue"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "NotFound"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "Unauthorized"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "ServiceUnavailable"
+
+
+class QueryTimeout(ApiError):
+    status = 504
+    code = "QueryTimeout"
+
+
+# tipg's own errors carry messages written for clients; we only choose the status.
+TIPG_ERRORS: dict[type[Exception], type[ApiError]] = {
+    tipg_errors.NotFound: NotFound,
+    tipg_errors.InvalidBBox: InvalidParameter,
+    tipg_errors.InvalidDatetime: InvalidParameter,
+    tipg_errors.InvalidLimit: InvalidParameter,
+    tipg_errors.InvalidPropertyName: InvalidParameter,
+    tipg_errors.InvalidGeometryColumnName: InvalidParameter,
+    tipg_errors.InvalidDatetimeColumnName: InvalidParameter,
+    tipg_errors.MissingDatetimeColumn: InvalidParameter,
+    tipg_errors.MissingGeometryColumn: InvalidParameter,
+    tipg_errors.MissingFunctionParameter: InvalidParameter,
+    tipg_errors.NoPrimaryKey: NotFound,
+    tipg_errors.MissingCollectionCatalog: ServiceUnavailable,
+}
+
+HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed"}
+
+DB_UNAVAILABLE = (
+    OSError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    # Class 57 covers an administrator shutting the server down under us (a restart).
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
+def error_response(status: int, code: str, description: str) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status)
+
+
+def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    if exc.status >= 500:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc.description)
+    return error_response(exc.status, exc.code, exc.description)
+
+
+def _tipg_error(request: Request, exc: Exception) -> JSONResponse:
+    return _api_error(request, TIPG_ERRORS[type(exc)](str(exc)))
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err.get("loc", ()) if part != "query")
+        problems.append(f"{where}: {err.get('msg', 'invalid')}")
+    return error_response(400, "InvalidParameterValue", "Invalid request: " + "; ".join(problems))
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 422:
+        return error_response(400, "InvalidParameterValue", str(exc.detail))
+    code = HTTP_CODES.get(exc.status_code, "Error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Map what PostgreSQL said to what the client may know; the rest goes to the log only."""
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        return _api_error(request, QueryTimeout("The query took longer than the server allows."))
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        # Class 22 (data exception): a value in the request does not fit a column's type. The
+        # server message quotes only the offending value, never the statement.
+        return error_response(400, "InvalidParameterValue", f"Invalid value: {exc.args[0]}")
+    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "ServerError", "The server failed to answer this request.")
+
+
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return error_response(503, "ServiceUnavailable", "The database is not reachable right now.")
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "ServerError", "The server failed to answer this request.")
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    handlers: dict[type[Exception], Callable[[Request, Exception], JSONResponse]] = {
+        ApiError: _api_error,
+        RequestValidationError: _validation_error,
+        HTTPException: _http_error,
+        asyncpg.PostgresError: _database_error,
+        Exception: _unexpected,
+    }
+    handlers.update(dict.fromkeys(TIPG_ERRORS, _tipg_error))
+    handlers.update(dict.fromkeys(DB_UNAVAILABLE, _unavailable))
+    # A statement timeout is also an OperatorInterventionError (class 57): keep it a 504.
+    handlers[asyncpg.exceptions.QueryCanceledError] = _database_error
+    for exc_class, handler in handlers.items():
+        app.add_exception_handler(exc_class, handler)

@@ -1,0 +1,92 @@
+"""Serve /api as OpenAPI 3.0: FastAPI writes 3.1, which the OGC conformance suite cannot read.
+
+The conversion rewrites the few JSON Schema 2020-12 forms FastAPI and pydantic emit into their
+OpenAPI 3.0 spellings. The document is built once per app and cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from tipg.openapi import _update_openapi
+
+OPENAPI_VERSION = "3.0.3"
+ITEMS_PATH = "/collections/{collectionId}/items"
+
+
+def _nullable(node: dict[str, Any], options: list[Any]) -> dict[str, Any]:
+    """`anyOf: [X, {type: null}]` → X with `nullable: true`."""
+    others = [o for o in options if o != {"type": "null"}]
+    rest = {k: v for k, v in node.items() if k != "anyOf"}
+    if len(others) == len(options):
+        return {**rest, "anyOf": options}
+    if len(others) == 1:
+        only = others[0]
+        merged = {"allOf": [only]} if "$ref" in only else dict(only)
+        return {**rest, **merged, "nullable": True}
+    return {**rest, "anyOf": others, "nullable": True}
+
+
+def _schema_keywords(node: dict[str, Any]) -> dict[str, Any]:
+    out = dict(node)
+    if isinstance(out.get("anyOf"), list):
+        out = _nullable(out, out["anyOf"])
+    if isinstance(out.get("type"), list):
+        types = [t for t in out["type"] if t != "null"]
+        if len(types) < len(out["type"]):
+            out["nullable"] = True
+        out["type"] = types[0] if len(types) == 1 else "string"
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if isinstance(out.get("examples"), list):
+        examples = out.pop("examples")
+        if examples:
+            out["example"] = examples[0]
+    for bound, keyword in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), int | float) and not isinstance(out[bound], bool):
+            out[keyword] = out[bound]
+            out[bound] = True
+    if "prefixItems" in out:
+        items = out.pop("prefixItems")
+        out["items"] = items[0] if items else {}
+        out.setdefault("minItems", len(items))
+        out.setdefault("maxItems", len(items))
+    for keyword in ("contentMediaType", "contentEncoding", "$schema", "$id"):
+        out.pop(keyword, None)
+    return out
+
+
+def to_openapi_30(node: Any) -> Any:
+    if isinstance(node, list):
+        return [to_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: to_openapi_30(value) for key, value in _schema_keywords(node).items()}
+
+
+def _document_page_sizes(document: dict[str, Any], default: int, maximum: int) -> None:
+    for parameter in document["paths"][ITEMS_PATH]["get"].get("parameters", []):
+        if parameter["name"] == "limit":
+            parameter["schema"].update({"default": default, "maximum": maximum})
+
+
+def install_openapi(app: FastAPI, default: int, maximum: int) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                routes=app.routes,
+                description=app.description,
+            )
+            document = to_openapi_30(document)
+            document["openapi"] = OPENAPI_VERSION
+            _document_page_sizes(document, default, maximum)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    # tipg's helper serves /api with the OGC media type for OpenAPI 3.0 JSON.
+    _update_openapi(app)

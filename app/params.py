@@ -1,0 +1,206 @@
+"""Stricter parsers for tipg's query parameters, installed as FastAPI dependency overrides.
+
+tipg's own parsers let some malformed input through to a 500 (a non-numeric bbox, a garbage
+datetime, an unparsable CQL2 filter, a property the table lacks). These keep tipg's signatures and
+return types, and turn every such mistake into a 400 that names the parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from ciso8601 import parse_rfc3339
+from cql2 import Expr
+from fastapi import Depends, FastAPI, Path, Query
+from starlette.requests import Request
+from tipg import dependencies as tipg_deps
+from tipg.collections import Collection
+
+from app.errors import InvalidParameter, NotFound, ServiceUnavailable
+
+MAX_ECHO = 80  # characters of client input quoted back in an error message
+
+
+def _echo(value: str) -> str:
+    return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+
+
+def collection_params(
+    request: Request,
+    collectionId: Annotated[str, Path(description="Collection identifier, e.g. public.table")],
+) -> Collection:
+    catalog = getattr(request.app.state, "collection_catalog", None)
+    if not catalog:
+        raise ServiceUnavailable("The collection catalog is not loaded yet.")
+    collection: Collection | None = catalog["collections"].get(collectionId)
+    if collection is None:
+        raise NotFound(
+            f"Collection '{_echo(collectionId)}' does not exist. Collection ids are "
+            "schema-qualified (public.fire_perimeters); GET /collections lists them."
+        )
+    return collection
+
+
+CollectionDep = Annotated[Collection, Depends(collection_params)]
+
+
+def _parse_bbox_numbers(bbox: str) -> list[float]:
+    try:
+        numbers = [float(part) for part in bbox.split(",")]
+    except ValueError:
+        raise InvalidParameter(
+            f"bbox must be 4 or 6 comma-separated numbers: '{_echo(bbox)}'"
+        ) from None
+    if not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter("bbox numbers must be finite")
+    if len(numbers) not in (4, 6):
+        raise InvalidParameter(f"bbox must have 4 or 6 numbers, not {len(numbers)}")
+    return numbers
+
+
+def bbox_query(
+    bbox: Annotated[
+        str | None,
+        Query(description="minLon,minLat,maxLon,maxLat (CRS84), optionally with heights."),
+    ] = None,
+) -> list[float] | None:
+    if bbox is None:
+        return None
+    numbers = _parse_bbox_numbers(bbox)
+    half = len(numbers) // 2
+    west, south, east, north = numbers[0], numbers[1], numbers[half], numbers[half + 1]
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise InvalidParameter("bbox longitudes must be between -180 and 180")
+    if not (-90 <= south <= 90 and -90 <= north <= 90):
+        raise InvalidParameter("bbox latitudes must be between -90 and 90")
+    if south > north:
+        raise InvalidParameter("bbox minimum latitude is greater than its maximum latitude")
+    if west > east:
+        raise InvalidParameter(
+            "bbox minimum longitude is greater than its maximum: boxes crossing the "
+            "antimeridian are not supported, send two requests instead"
+        )
+    return numbers
+
+
+OPEN_ENDS = ("..", "")
+
+
+def _parse_instant(value: str) -> datetime:
+    try:
+        parsed: datetime = parse_rfc3339(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"datetime '{_echo(value)}' is not an RFC 3339 date-time "
+            "(like 2020-08-01T00:00:00Z) or '..'"
+        ) from None
+    return parsed
+
+
+def datetime_query(
+    datetime_: Annotated[
+        str | None,
+        Query(
+            alias="datetime",
+            description="An instant, or an interval start/end where either end may be '..'.",
+        ),
+    ] = None,
+) -> list[str] | None:
+    if datetime_ is None:
+        return None
+    parts = datetime_.split("/")
+    if len(parts) == 1:
+        _parse_instant(parts[0])
+        return parts
+    if len(parts) != 2:
+        raise InvalidParameter("datetime must be an instant or one start/end interval")
+    start, end = (None if p in OPEN_ENDS else _parse_instant(p) for p in parts)
+    if start is None and end is None:
+        raise InvalidParameter("datetime interval must have at least one closed end")
+    if start is not None and end is not None:
+        if start > end:
+            raise InvalidParameter("datetime interval starts after it ends")
+        # OGC intervals are closed, but tipg compares a closed interval's end with '<'.
+        # PostgreSQL keeps microseconds, so '< end + 1µs' is exactly '<= end'.
+        return [parts[0], (end + timedelta(microseconds=1)).isoformat()]
+    return parts
+
+
+def _property_names(node: Any) -> set[str]:
+    """Every `{"property": name}` in a cql2-json tree."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("property"), str):
+                names.add(item["property"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return names
+
+
+def _parse_cql2(text: str, lang: str | None) -> Expr:
+    if lang == "cql2-json" and not text.lstrip().startswith("{"):
+        raise InvalidParameter("filter-lang is cql2-json but the filter is not a JSON object")
+    try:
+        # Round-trip through cql2-json as tipg does, so geometry literals are CRS84.
+        return Expr(Expr(text).to_json())
+    except Exception as exc:  # cql2 raises a bare Exception for every parse error
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
+        message = f"filter is not valid {lang or 'CQL2'}: {_echo(first_line)}"
+        raise InvalidParameter(message) from None
+
+
+def filter_query(
+    collection: CollectionDep,
+    query: Annotated[str | None, Query(alias="filter", description="CQL2 filter")] = None,
+    filter_lang: Annotated[
+        Literal["cql2-text", "cql2-json"] | None,
+        Query(alias="filter-lang", description="cql2-text (default) or cql2-json"),
+    ] = None,
+) -> Expr | None:
+    if query is None:
+        return None
+    expr = _parse_cql2(query, filter_lang)
+    known = {p.name for p in collection.properties}
+    unknown = sorted(_property_names(expr.to_json()) - known)
+    if unknown:
+        raise InvalidParameter(
+            f"filter uses unknown properties: {_echo(', '.join(unknown))}; "
+            f"see /collections/{collection.id}/queryables"
+        )
+    return expr
+
+
+def properties_query(
+    collection: CollectionDep,
+    properties: Annotated[
+        str | None,
+        Query(description="Comma-separated properties to return; empty for none."),
+    ] = None,
+) -> list[str] | None:
+    if properties is None:
+        return None
+    names = [p.strip() for p in properties.split(",")]
+    if names == [""]:
+        return []
+    known = {p.name for p in collection.properties}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidParameter(f"properties has unknown names: {_echo(', '.join(unknown))}")
+    return names
+
+
+def install_parameter_parsers(app: FastAPI) -> None:
+    app.dependency_overrides.update(
+        {
+            tipg_deps.bbox_query: bbox_query,
+            tipg_deps.datetime_query: datetime_query,
+            tipg_deps.filter_query: filter_query,
+            tipg_deps.properties_query: properties_query,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Our own small routers; the OGC Features routes come from tipg."""

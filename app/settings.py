@@ -1,0 +1,179 @@
+"""Service configuration: environment → settings objects → create_app.
+
+No other module reads the environment. Settings never read a `.env` file: what the process
+environment says is what the service runs with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is one line and holds no secret."""
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    """Where to connect, with the password kept apart so no DSN string ever carries it."""
+
+    user: str
+    password: SecretStr | None
+    host: str
+    port: int
+    dbname: str
+
+    def dsn_without_password(self) -> str:
+        return f"postgresql://{quote(self.user, safe='')}@{self.host}:{self.port}/{self.dbname}"
+
+
+DB_CONFIG_KEYS = ("username", "password", "host", "port", "dbname")
+
+
+def _params_from_url(url: str) -> ConnectionParams:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+        raise ConfigError("DATABASE_URL must look like postgresql://user:password@host:port/db")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ConfigError("DATABASE_URL has an invalid port") from None
+    return ConnectionParams(
+        user=unquote(parts.username or "postgres"),
+        password=SecretStr(unquote(parts.password)) if parts.password else None,
+        host=parts.hostname,
+        port=port,
+        dbname=unquote(parts.path.lstrip("/")) or "postgres",
+    )
+
+
+def _params_from_db_config(raw: str) -> ConnectionParams:
+    """DB_CONFIG is the JSON object ECS injects from a Secrets Manager secret."""
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        raise ConfigError("DB_CONFIG is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise ConfigError("DB_CONFIG must be a JSON object")
+    missing = [key for key in DB_CONFIG_KEYS if config.get(key) in (None, "")]
+    if missing:
+        raise ConfigError(f"DB_CONFIG is missing the key(s): {', '.join(missing)}")
+    try:
+        port = int(config["port"])
+    except (TypeError, ValueError):
+        raise ConfigError("DB_CONFIG key 'port' must be an integer") from None
+    return ConnectionParams(
+        user=str(config["username"]),
+        password=SecretStr(str(config["password"])),
+        host=str(config["host"]),
+        port=port,
+        dbname=str(config["dbname"]),
+    )
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is: DATABASE_URL, else DB_CONFIG, else POSTGRES_* variables."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: SecretStr | None = None
+    db_config: SecretStr | None = None
+    postgres_user: str | None = None
+    postgres_pass: SecretStr | None = None
+    postgres_host: str | None = None
+    postgres_port: int = 5432
+    postgres_dbname: str | None = None
+
+    def connection(self) -> ConnectionParams:
+        if self.database_url is not None:
+            return _params_from_url(self.database_url.get_secret_value())
+        if self.db_config is not None:
+            return _params_from_db_config(self.db_config.get_secret_value())
+        if self.postgres_host and self.postgres_user and self.postgres_dbname:
+            return ConnectionParams(
+                user=self.postgres_user,
+                password=self.postgres_pass,
+                host=self.postgres_host,
+                port=self.postgres_port,
+                dbname=self.postgres_dbname,
+            )
+        raise ConfigError(
+            "no database configured: set DATABASE_URL, DB_CONFIG, or POSTGRES_USER, "
+            "POSTGRES_PASS, POSTGRES_HOST, POSTGRES_PORT and POSTGRES_DBNAME"
+        )
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if value.startswith("["):
+            return json.loads(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class PoolSettings(BaseSettings):
+    """The asyncpg pool and what each of its connections is allowed to do."""
+
+    model_config = SettingsConfigDict(env_prefix="WFS3_DB_", extra="ignore")
+
+    pool_min_size: int = Field(1, ge=0)
+    pool_max_size: int = Field(10, ge=1)
+    statement_timeout_ms: int = Field(10_000, ge=0)
+    # Tables and views of these schemas are published as collections.
+    schemas: CommaList = ["public"]
+
+    _split_schemas = field_validator("schemas", mode="before")(_comma_list)
+
+
+class ApiSettings(BaseSettings):
+    """How the API answers."""
+
+    model_config = SettingsConfigDict(env_prefix="WFS3_", extra="ignore")
+
+    title: str = "veda-wfs3: OGC API - Features"
+    default_page_size: int = Field(10, ge=1)
+    max_page_size: int = Field(10_000, ge=1)
+    catalog_ttl_seconds: float = Field(300, ge=0)
+    # POST /refresh exists only when this is set, and then requires it as a Bearer token.
+    refresh_token: SecretStr | None = None
+    cors_origins: CommaList = ["*"]
+    cache_control: str = "public, max-age=60"
+
+    _split_origins = field_validator("cors_origins", mode="before")(_comma_list)
+
+
+class ProxySettings(BaseSettings):
+    """Which peers may tell us the client-facing scheme, host and address (uvicorn's variable)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    forwarded_allow_ips: CommaList = ["127.0.0.1"]
+
+    _split_ips = field_validator("forwarded_allow_ips", mode="before")(_comma_list)
+
+
+class Settings(BaseModel):
+    """Everything create_app needs, one object per concern; each part reads its own variables."""
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    pool: PoolSettings = Field(default_factory=PoolSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+
+    def check(self) -> None:
+        """Fail fast, with one line, on combinations no single field can validate."""
+        self.database.connection()
+        if self.api.default_page_size > self.api.max_page_size:
+            raise ConfigError("WFS3_DEFAULT_PAGE_SIZE must not exceed WFS3_MAX_PAGE_SIZE")
+        if self.pool.pool_min_size > self.pool.pool_max_size:
+            raise ConfigError("WFS3_DB_POOL_MIN_SIZE must not exceed WFS3_DB_POOL_MAX_SIZE")

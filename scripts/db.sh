@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Prepare a PostGIS database with the sample data and print its DATABASE_URL as the last line.
+#
+# With DATABASE_URL set, that database is used as it is (the sample data is loaded only when it
+# has none of our tables). Without it, a private PostgreSQL 15 cluster is created in .pgdata/ and
+# started on 127.0.0.1:${WFS3_PG_PORT:-55432}; it is left running for later commands.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_DATA="$ROOT/.pgdata"
+PG_PORT="${WFS3_PG_PORT:-55432}"
+URL_FILE="$ROOT/.cache/db.url"
+
+log() { echo "db: $*" >&2; }
+
+as_db_owner() {
+    # initdb and pg_ctl refuse to run as root: run them as the postgres user when we are root.
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+install_postgis() {
+    if [ -x "$PG_BIN/pg_ctl" ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; then
+        return
+    fi
+    log "installing PostgreSQL 15 and PostGIS 3 from Debian packages"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+        postgresql-15 postgresql-15-postgis-3 >&2
+}
+
+init_cluster() {
+    [ -f "$PG_DATA/PG_VERSION" ] && return
+    log "creating a private cluster in $PG_DATA"
+    mkdir -p "$PG_DATA" "$ROOT/.cache"
+    [ "$(id -u)" = 0 ] && chown postgres: "$PG_DATA"
+    as_db_owner "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=peer \
+        --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    cat >>"$PG_DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_DATA'
+CONF
+}
+
+start_cluster() {
+    if as_db_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then return; fi
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_db_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 30 start >/dev/null
+}
+
+admin_sql() {
+    as_db_owner "$PG_BIN/psql" -h "$PG_DATA" -p "$PG_PORT" -U postgres \
+        -v ON_ERROR_STOP=1 -qtA "$@"
+}
+
+create_app_role() {
+    # The app connects over TCP with a password, like it does in ECS. The password is made once
+    # per cluster and kept in .cache/db.url (mode 600).
+    if [ -s "$URL_FILE" ]; then return; fi
+    local password
+    password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    admin_sql -d postgres -c "CREATE ROLE wfs3 LOGIN PASSWORD '$password'" >/dev/null
+    admin_sql -d postgres -c "CREATE DATABASE wfs3 OWNER wfs3" >/dev/null
+    admin_sql -d wfs3 -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+    # CREATEDB and a PostGIS template let the test suite create throw-away databases of its own
+    # (PostGIS is not a trusted extension: only a superuser may create it).
+    admin_sql -d postgres -c "ALTER ROLE wfs3 CREATEDB" >/dev/null
+    admin_sql -d postgres -c "CREATE DATABASE template_postgis IS_TEMPLATE true" >/dev/null
+    admin_sql -d template_postgis -c "CREATE EXTENSION postgis" >/dev/null
+    umask 077
+    echo "postgresql://wfs3:$password@127.0.0.1:$PG_PORT/wfs3" >"$URL_FILE"
+}
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    install_postgis
+    init_cluster
+    start_cluster
+    create_app_role
+    DATABASE_URL=$(cat "$URL_FILE")
+fi
+
+"$ROOT/.venv/bin/python" -m data.load --database-url "$DATABASE_URL" >&2
+echo "$DATABASE_URL"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make test: lint, type check, then the whole test suite against a real PostGIS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== ruff" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy" >&2
+.venv/bin/mypy
+echo "== database" >&2
+DATABASE_URL=$(scripts/db.sh | tail -n 1)
+export DATABASE_URL
+echo "== pytest" >&2
+.venv/bin/python -m pytest "$@"
