@@ -41,7 +41,10 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     """Added inner-most first: the proxy headers are applied before anything reads the URL."""
     app.add_middleware(PageLimitMiddleware, **_page_sizes(settings))
     app.add_middleware(
-        CacheControlMiddleware, cachecontrol=settings.api.cache_control, exclude_path=NOT_CACHED
+        CacheControlMiddleware,
+        cachecontrol=settings.api.cache_control,
+        cachecontrol_max_http_code=400,  # errors must not be cached
+        exclude_path=NOT_CACHED,
     )
     app.add_middleware(CompressionMiddleware, minimum_size=1024, compression_level=6)
     app.add_middleware(
