@@ -11,7 +11,8 @@ ROOT=$(pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_DATA="$ROOT/.pgdata"
 PG_PORT="${WFS3_PG_PORT:-55432}"
-URL_FILE="$ROOT/.cache/db.url"
+# Kept beside the cluster, so the two can never disagree.
+URL_FILE="$PG_DATA/wfs3.url"
 
 log() { echo "db: $*" >&2; }
 
@@ -35,7 +36,7 @@ install_postgis() {
 init_cluster() {
     [ -f "$PG_DATA/PG_VERSION" ] && return
     log "creating a private cluster in $PG_DATA"
-    mkdir -p "$PG_DATA" "$ROOT/.cache"
+    mkdir -p "$PG_DATA"
     [ "$(id -u)" = 0 ] && chown postgres: "$PG_DATA"
     as_db_owner "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=peer \
         --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
@@ -49,7 +50,11 @@ CONF
 start_cluster() {
     if as_db_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then return; fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    as_db_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 30 start >/dev/null
+    if ! as_db_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w -t 30 start >/dev/null; then
+        log "PostgreSQL did not start (is port $PG_PORT taken? set WFS3_PG_PORT); its log says:"
+        tail -n 5 "$PG_DATA/server.log" >&2
+        exit 1
+    fi
 }
 
 admin_sql() {
@@ -59,7 +64,7 @@ admin_sql() {
 
 create_app_role() {
     # The app connects over TCP with a password, like it does in ECS. The password is made once
-    # per cluster and kept in .cache/db.url (mode 600).
+    # per cluster and kept in .pgdata/wfs3.url (mode 600).
     if [ -s "$URL_FILE" ]; then return; fi
     local password
     password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
