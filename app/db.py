@@ -14,7 +14,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import asyncpg
 from fastapi import FastAPI
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from tipg.collections import register_collection_catalog
 from tipg.database import connect_to_db
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
@@ -38,6 +40,16 @@ def catalog_settings(settings: Settings) -> TipgCatalogSettings:
     )
 
 
+async def reset_untraced(conn: asyncpg.Connection) -> None:
+    """asyncpg's own reset on release, without a span: it is pool housekeeping, not the
+    request's work, and would otherwise add one `SELECT pg_advisory_unlock_all(); …` span to
+    every traced request."""
+    query = conn.get_reset_query()
+    if query:
+        with suppress_instrumentation():
+            await conn.execute(query)
+
+
 async def open_pool(app: FastAPI, settings: Settings) -> None:
     params = settings.database.connection()
     pool_settings = TipgPostgresSettings(
@@ -55,6 +67,7 @@ async def open_pool(app: FastAPI, settings: Settings) -> None:
             "statement_timeout": str(settings.pool.statement_timeout_ms),
             "application_name": "veda-wfs3",
         },
+        reset=reset_untraced,
     )
 
 

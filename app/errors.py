@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tipg import errors as tipg_errors
 
+from app.xray import current_trace_header
+
 logger = logging.getLogger(__name__)
 
 
@@ -87,7 +89,12 @@ DB_UNAVAILABLE = (
 
 
 def error_response(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description}, status_code=status)
+    body = {"code": code, "description": description}
+    trace_header = current_trace_header()
+    if trace_header is not None:
+        # The same id as the response header and X-Ray: quote it in a bug report to find the trace.
+        body["traceId"] = trace_header.removeprefix("Root=")
+    return JSONResponse(body, status_code=status)
 
 
 def _api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -22,6 +22,8 @@ from app.proxy import ProxyHeadersMiddleware
 from app.routes import health
 from app.routes.refresh import refresh_router
 from app.settings import ConfigError, Settings
+from app.telemetry import instrument
+from app.xray import TraceIdHeaderMiddleware
 
 # Cache-Control goes on metadata only: features change with the data, probes must not be cached.
 NOT_CACHED = {r".*/items(/.*)?$", r"^/healthz$", r"^/readyz$", r"^/refresh$"}
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api.html",
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own tracing would be a second layer of spans beside the instrumentation.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     features = OGCFeaturesFactory(title=settings.api.title, collection_dependency=collection_params)
@@ -88,4 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app, **_page_sizes(settings))
     add_exception_handlers(app)
     _add_middleware(app, settings)
+    if not settings.telemetry.otel_sdk_disabled:
+        # Inside the server span (added last, so outer-most of ours), so the id is the span's.
+        app.add_middleware(TraceIdHeaderMiddleware)
+        instrument(app)
     return app

@@ -162,6 +162,14 @@ class ProxySettings(BaseSettings):
     _split_ips = field_validator("forwarded_allow_ips", mode="before")(_comma_list)
 
 
+class TelemetrySettings(BaseSettings):
+    """Only the switch; exporters, sampler and resource read the standard OTEL_* variables."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    otel_sdk_disabled: bool = False
+
+
 class Settings(BaseModel):
     """Everything create_app needs, one object per concern; each part reads its own variables."""
 
@@ -169,6 +177,7 @@ class Settings(BaseModel):
     pool: PoolSettings = Field(default_factory=PoolSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     def check(self) -> None:
         """Fail fast, with one line, on combinations no single field can validate."""

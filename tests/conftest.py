@@ -20,7 +20,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from app.factory import create_app
-from app.settings import ApiSettings, DatabaseSettings, PoolSettings, ProxySettings, Settings
+from app.settings import (
+    ApiSettings,
+    DatabaseSettings,
+    PoolSettings,
+    ProxySettings,
+    Settings,
+    TelemetrySettings,
+)
 from data.load import DEFAULT_SIZES, load
 
 TEST_DB = "wfs3_test"
@@ -80,6 +87,9 @@ def make_settings(database_url: str, **api: Any) -> Settings:
         pool=PoolSettings(),
         api=ApiSettings(**api),
         proxy=ProxySettings(forwarded_allow_ips=trusted),
+        # In-process apps run untraced: telemetry is tested on a real server process, whose
+        # export goes to a real OTLP receiver (tests/test_tracing.py).
+        telemetry=TelemetrySettings(otel_sdk_disabled=True),
     )
 
 

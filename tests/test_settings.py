@@ -15,9 +15,17 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from app.factory import create_app
-from app.settings import ApiSettings, ConfigError, DatabaseSettings, PoolSettings, Settings
+from app.settings import (
+    ApiSettings,
+    ConfigError,
+    DatabaseSettings,
+    PoolSettings,
+    Settings,
+    TelemetrySettings,
+)
 
 SECRET = "hunter2-not-in-logs"
+UNTRACED = TelemetrySettings(otel_sdk_disabled=True)
 
 
 def db_config_for(url: str) -> dict[str, Any]:
@@ -123,6 +131,7 @@ def test_service_runs_from_db_config(database_url: str) -> None:
         ),
         pool=PoolSettings(),
         api=ApiSettings(),
+        telemetry=UNTRACED,
     )
     with TestClient(create_app(settings)) as app_client:
         assert app_client.get("/readyz").status_code == 200
@@ -139,7 +148,9 @@ def test_service_runs_from_postgres_variables(database_url: str) -> None:
         postgres_port=config["port"],
         postgres_dbname=config["dbname"],
     )
-    settings = Settings(database=database, pool=PoolSettings(), api=ApiSettings())
+    settings = Settings(
+        database=database, pool=PoolSettings(), api=ApiSettings(), telemetry=UNTRACED
+    )
     with TestClient(create_app(settings)) as app_client:
         assert app_client.get("/readyz").status_code == 200
 
@@ -164,6 +175,7 @@ def test_inconsistent_page_sizes_are_refused(database_url: str) -> None:
         database=DatabaseSettings(database_url=SecretStr(database_url)),
         pool=PoolSettings(),
         api=ApiSettings(default_page_size=500, max_page_size=100),
+        telemetry=UNTRACED,
     )
     with pytest.raises(ConfigError, match="WFS3_DEFAULT_PAGE_SIZE"):
         create_app(settings)

@@ -1,0 +1,105 @@
+"""X-Ray trace ids: adopt an ALB's Root-only header, and write ids in X-Ray form.
+
+An Application Load Balancer sends `X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793`
+with no `Parent`. The stock AwsXRayPropagator needs a parent span id, so it ignores that header and
+the request starts an unrelated trace. We want the ALB's access log and X-Ray to share one trace
+id, with our server span as the root of that trace (there is no parent to invent).
+
+OpenTelemetry takes a root span's trace id from the IdGenerator, which does not see the extracted
+context. So the propagator leaves the adopted Root in a context variable of the request's task, and
+the id generator hands it out once, for the next trace id it is asked for: the server span, which
+the instrumentation starts right after extracting.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.aws import AwsXRayPropagator
+from opentelemetry.propagators.textmap import CarrierT, Getter, default_getter
+from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ROOT_PATTERN = re.compile(r"(?:^|;)\s*Root=1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})\s*(?:;|$)")
+HEADER = "X-Amzn-Trace-Id"
+
+_adopted_root: ContextVar[int | None] = ContextVar("xray_adopted_root", default=None)
+
+
+def parse_root(header: str) -> int | None:
+    """The trace id of a `Root=1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx` field, or None."""
+    match = ROOT_PATTERN.search(header)
+    if match is None:
+        return None
+    trace_id = int(match.group(1) + match.group(2), 16)
+    return trace_id or None
+
+
+def format_trace_id(trace_id: int) -> str:
+    """128-bit trace id → `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx` (X-Ray's form)."""
+    hex_id = f"{trace_id:032x}"
+    return f"1-{hex_id[:8]}-{hex_id[8:]}"
+
+
+class AlbAwareXRayPropagator(AwsXRayPropagator):
+    """AwsXRayPropagator that also adopts a Root-only header (what an ALB sends)."""
+
+    def extract(
+        self,
+        carrier: CarrierT,
+        context: Context | None = None,
+        getter: Getter[CarrierT] = default_getter,
+    ) -> Context:
+        _adopted_root.set(None)
+        extracted = super().extract(carrier, context=context, getter=getter)
+        if trace.get_current_span(extracted).get_span_context().is_valid:
+            return extracted
+        values = getter.get(carrier, HEADER)
+        if values and len(values) == 1:
+            _adopted_root.set(parse_root(values[0]))
+        return extracted
+
+
+class AdoptingXRayIdGenerator(AwsXRayIdGenerator):
+    """X-Ray ids (time-prefixed), except that an adopted ALB Root is used once, as is."""
+
+    def generate_trace_id(self) -> int:
+        adopted = _adopted_root.get()
+        if adopted is not None:
+            _adopted_root.set(None)
+            return adopted
+        trace_id: int = super().generate_trace_id()
+        return trace_id
+
+
+def current_trace_header() -> str | None:
+    """`Root=1-…` for the current span, for responses and error bodies; None outside a trace."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"Root={format_trace_id(context.trace_id)}"
+
+
+class TraceIdHeaderMiddleware:
+    """Pure ASGI: every response carries `X-Amzn-Trace-Id: Root=1-…` of its request's trace."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_trace_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                header = current_trace_header()
+                if header is not None:
+                    MutableHeaders(scope=message)[HEADER] = header
+            await send(message)
+
+        await self.app(scope, receive, send_with_trace_id)

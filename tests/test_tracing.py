@@ -1,0 +1,162 @@
+"""Traces as they arrive over OTLP/gRPC from a real server process (startup.sh, uvicorn)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx2 as httpx
+import pytest
+
+from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.server_process import Server, running_server
+
+SERVER_KIND = 2  # SPAN_KIND_SERVER in OTLP
+CLIENT_KIND = 3
+ITEMS = "/collections/public.fire_perimeters/items"
+ALB_ROOT = "1-67891233-abcdef012345678912345678"
+SECRET_HEADER = "Bearer tracing-test-secret-7f3a"
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    otlp = OtlpReceiver()
+    otlp.start()
+    yield otlp
+    otlp.stop()
+
+
+@pytest.fixture(scope="module")
+def traced(database_url: str, receiver: OtlpReceiver) -> Iterator[Server]:
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_SERVICE_NAME": "veda-wfs3-test",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    with running_server(database_url, **env) as server:
+        yield server
+
+
+def spans_of(receiver: OtlpReceiver, trace_id: str, expect: int = 1) -> list[ReceivedSpan]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = [s for s in receiver.spans if s.trace_id == trace_id]
+        if len([s for s in found if s.kind == SERVER_KIND]) >= expect:
+            time.sleep(0.3)  # the rest of the batch
+            return [s for s in receiver.spans if s.trace_id == trace_id]
+        time.sleep(0.05)
+    raise AssertionError(f"no server span for trace {trace_id}")
+
+
+def trace_id_of(response: httpx.Response) -> str:
+    header = response.headers["x-amzn-trace-id"]
+    assert header.startswith("Root=1-")
+    return header.removeprefix("Root=1-").replace("-", "")
+
+
+def test_trace_ids_are_xray_ids_starting_with_the_time(
+    traced: Server, receiver: OtlpReceiver
+) -> None:
+    response = httpx.get(f"{traced.base}{ITEMS}", params={"limit": 3})
+    assert response.status_code == 200
+    trace_id = trace_id_of(response)
+    assert abs(int(trace_id[:8], 16) - time.time()) < 60
+    [server_span] = [s for s in spans_of(receiver, trace_id) if s.kind == SERVER_KIND]
+    assert server_span.name == "GET /collections/{collectionId}/items"
+    assert server_span.resource["service.name"] == "veda-wfs3-test"
+
+
+def test_sql_spans_are_children_without_parameters(traced: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(f"{traced.base}{ITEMS}", params={"limit": 2, "bbox": "-120,35,-115,40"})
+    spans = spans_of(receiver, trace_id_of(response))
+    [server_span] = [s for s in spans if s.kind == SERVER_KIND]
+    sql_spans = [s for s in spans if s.kind == CLIENT_KIND]
+    assert len(sql_spans) >= 2, "a count and a select"
+    for span in sql_spans:
+        assert span.parent_span_id == server_span.span_id
+        assert "db.statement" in span.attributes or "db.query.text" in span.attributes
+        assert not any("parameters" in key for key in span.attributes)
+        statement = str(span.attributes.get("db.statement", span.attributes.get("db.query.text")))
+        assert "pg_advisory_unlock_all" not in statement
+
+
+def test_alb_root_without_parent_is_adopted_as_root(traced: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(
+        f"{traced.base}/collections", headers={"X-Amzn-Trace-Id": f"Root={ALB_ROOT}"}
+    )
+    assert response.headers["x-amzn-trace-id"] == f"Root={ALB_ROOT}"
+    [server_span] = [
+        s for s in spans_of(receiver, ALB_ROOT[2:].replace("-", "")) if s.kind == SERVER_KIND
+    ]
+    assert server_span.parent_span_id == "", "a root span: no invented parent"
+
+
+def test_xray_header_with_parent_joins_the_trace(traced: Server, receiver: OtlpReceiver) -> None:
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    response = httpx.get(f"{traced.base}/collections", headers={"X-Amzn-Trace-Id": header})
+    assert response.headers["x-amzn-trace-id"] == "Root=1-5759e988-bd862e3fe1be46a994272793"
+    [server_span] = [
+        s for s in spans_of(receiver, "5759e988bd862e3fe1be46a994272793") if s.kind == SERVER_KIND
+    ]
+    assert server_span.parent_span_id == "53995c3f42cd8ad8"
+
+
+def test_w3c_traceparent_is_honoured(traced: Server, receiver: OtlpReceiver) -> None:
+    trace_id, parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    response = httpx.get(
+        f"{traced.base}/conformance", headers={"traceparent": f"00-{trace_id}-{parent}-01"}
+    )
+    assert trace_id_of(response) == trace_id
+    [server_span] = [s for s in spans_of(receiver, trace_id) if s.kind == SERVER_KIND]
+    assert server_span.parent_span_id == parent
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Root=garbage", "Root=1-zzzzzzzz-abcdef012345678912345678", ";;;", "Root=" + "9" * 500],
+)
+def test_malformed_trace_headers_are_ignored(traced: Server, header: str) -> None:
+    response = httpx.get(f"{traced.base}/conformance", headers={"X-Amzn-Trace-Id": header})
+    assert response.status_code == 200
+    assert abs(int(trace_id_of(response)[:8], 16) - time.time()) < 60
+
+
+def test_error_bodies_carry_the_trace_id(traced: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(f"{traced.base}{ITEMS}", params={"bbox": "nope"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["traceId"] == response.headers["x-amzn-trace-id"].removeprefix("Root=")
+    spans_of(receiver, trace_id_of(response))
+
+
+def test_one_server_span_per_request_and_none_for_probes(
+    traced: Server, receiver: OtlpReceiver
+) -> None:
+    ids = [trace_id_of(httpx.get(f"{traced.base}/collections/public.fire_lines")) for _ in range(5)]
+    for trace_id in ids:
+        server_spans = [s for s in spans_of(receiver, trace_id) if s.kind == SERVER_KIND]
+        assert len(server_spans) == 1
+        assert server_spans[0].name == "GET /collections/{collectionId}"
+    probe = httpx.get(f"{traced.base}/healthz")
+    probe_trace = probe.headers.get("x-amzn-trace-id")
+    time.sleep(0.5)
+    assert not [s for s in receiver.spans if s.name.endswith("/healthz")]
+    assert probe_trace is None, "no trace, so no trace header either"
+
+
+def test_no_send_receive_chunk_spans(traced: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(f"{traced.base}{ITEMS}", params={"limit": 50})
+    spans = spans_of(receiver, trace_id_of(response))
+    assert not [s for s in spans if s.name.endswith((" send", " receive"))]
+
+
+def test_secret_headers_are_not_exported(traced: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(
+        f"{traced.base}/collections",
+        headers={"Authorization": SECRET_HEADER, "Cookie": "session=tracing-cookie-91c2"},
+    )
+    spans_of(receiver, trace_id_of(response))
+    exported = b"".join(receiver.raw)
+    assert b"tracing-test-secret-7f3a" not in exported
+    assert b"tracing-cookie-91c2" not in exported
