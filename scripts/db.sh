@@ -22,7 +22,9 @@ as_db_owner() {
 }
 
 install_postgis() {
-    if [ -x "$PG_BIN/pg_ctl" ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; then
+    # The extension's control file and its library come from two different packages.
+    if [ -x "$PG_BIN/pg_ctl" ] && [ -f /usr/share/postgresql/15/extension/postgis.control ] &&
+        [ -f /usr/lib/postgresql/15/lib/postgis-3.so ]; then
         return
     fi
     log "installing PostgreSQL 15 and PostGIS 3 from Debian packages"
@@ -62,22 +64,29 @@ admin_sql() {
         -v ON_ERROR_STOP=1 -qtA "$@"
 }
 
+database_exists() {
+    [ "$(admin_sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]
+}
+
 create_app_role() {
     # The app connects over TCP with a password, like it does in ECS. The password is made once
-    # per cluster and kept in .pgdata/wfs3.url (mode 600).
-    if [ -s "$URL_FILE" ]; then return; fi
-    local password
-    password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    admin_sql -d postgres -c "CREATE ROLE wfs3 LOGIN PASSWORD '$password'" >/dev/null
-    admin_sql -d postgres -c "CREATE DATABASE wfs3 OWNER wfs3" >/dev/null
+    # per cluster and kept in .pgdata/wfs3.url (mode 600). Every step is safe to run again.
+    if [ ! -s "$URL_FILE" ]; then
+        local password verb=CREATE
+        password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        [ "$(admin_sql -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'wfs3'")" = 1 ] &&
+            verb=ALTER
+        # CREATEDB lets the test suite create throw-away databases of its own.
+        admin_sql -d postgres -c "$verb ROLE wfs3 LOGIN CREATEDB PASSWORD '$password'" >/dev/null
+        (umask 077 && echo "postgresql://wfs3:$password@127.0.0.1:$PG_PORT/wfs3" >"$URL_FILE")
+    fi
+    database_exists wfs3 || admin_sql -d postgres -c "CREATE DATABASE wfs3 OWNER wfs3" >/dev/null
     admin_sql -d wfs3 -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
-    # CREATEDB and a PostGIS template let the test suite create throw-away databases of its own
-    # (PostGIS is not a trusted extension: only a superuser may create it).
-    admin_sql -d postgres -c "ALTER ROLE wfs3 CREATEDB" >/dev/null
-    admin_sql -d postgres -c "CREATE DATABASE template_postgis IS_TEMPLATE true" >/dev/null
-    admin_sql -d template_postgis -c "CREATE EXTENSION postgis" >/dev/null
-    umask 077
-    echo "postgresql://wfs3:$password@127.0.0.1:$PG_PORT/wfs3" >"$URL_FILE"
+    # PostGIS is not a trusted extension (only a superuser may create it): tests start their
+    # databases from this template instead.
+    database_exists template_postgis ||
+        admin_sql -d postgres -c "CREATE DATABASE template_postgis IS_TEMPLATE true" >/dev/null
+    admin_sql -d template_postgis -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 }
 
 if [ -z "${DATABASE_URL:-}" ]; then
