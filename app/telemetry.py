@@ -10,7 +10,6 @@ Every other module only asks `trace.get_tracer(__name__)`.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from fastapi import FastAPI
@@ -25,8 +24,6 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from app import __version__
 from app.xray import AdoptingXRayIdGenerator, AlbAwareXRayPropagator
-
-logger = logging.getLogger(__name__)
 
 # Probes are polled every few seconds by the ALB and ECS: spans for them are noise.
 EXCLUDED_URLS = "healthz,readyz"
@@ -45,14 +42,14 @@ def _otlp_span_processor() -> SpanProcessor:
     return BatchSpanProcessor(OTLPSpanExporter())
 
 
-def tracer_provider(processor: SpanProcessor | None = None) -> TracerProvider:
-    """The process's TracerProvider, made once; `processor` replaces OTLP export (tests)."""
+def tracer_provider() -> TracerProvider:
+    """The process's TracerProvider, made once."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
     resource = Resource.create({"service.version": __version__}).merge(Resource.create())
     provider = TracerProvider(resource=resource, id_generator=AdoptingXRayIdGenerator())
-    provider.add_span_processor(processor or _otlp_span_processor())
+    provider.add_span_processor(_otlp_span_processor())
     trace.set_tracer_provider(provider)
     propagate.set_global_textmap(
         CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])

@@ -64,9 +64,9 @@ admin_sql() {
         -v ON_ERROR_STOP=1 -qtA "$@"
 }
 
-database_exists() {
-    [ "$(admin_sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]
-}
+# True when the query returns the single value 1.
+sql_is_true() { [ "$(admin_sql -d postgres -c "$1")" = 1 ]; }
+database_exists() { sql_is_true "SELECT 1 FROM pg_database WHERE datname = '$1'"; }
 
 create_app_role() {
     # The app connects over TCP with a password, like it does in ECS. The password is made once
@@ -74,8 +74,7 @@ create_app_role() {
     if [ ! -s "$URL_FILE" ]; then
         local password verb=CREATE
         password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-        [ "$(admin_sql -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'wfs3'")" = 1 ] &&
-            verb=ALTER
+        sql_is_true "SELECT 1 FROM pg_roles WHERE rolname = 'wfs3'" && verb=ALTER
         # CREATEDB lets the test suite create throw-away databases of its own.
         admin_sql -d postgres -c "$verb ROLE wfs3 LOGIN CREATEDB PASSWORD '$password'" >/dev/null
         (umask 077 && echo "postgresql://wfs3:$password@127.0.0.1:$PG_PORT/wfs3" >"$URL_FILE")
