@@ -5,6 +5,10 @@ tipg's `connect_to_db` owns the pool (its per-connection init registers tipg's S
 retries every second while the database is unreachable (the service starts and serves /healthz
 without it) and reloads the catalog every WFS3_CATALOG_TTL_SECONDS, so new tables appear without a
 restart.
+
+With telemetry on, the start-up work (pool, tipg's per-connection setup, catalog queries) is one
+`startup` trace, each later reload a `catalog.load` trace, and the pool is measured
+(app/pool_metrics.py).
 """
 
 from __future__ import annotations
@@ -12,19 +16,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
 from fastapi import FastAPI
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import StatusCode
 from tipg.collections import register_collection_catalog
 from tipg.database import connect_to_db
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
 from tipg.settings import PostgresSettings as TipgPostgresSettings
 
+from app.catalog import observed
+from app.pool_metrics import MeasuredPool, observe_pool
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+_meter = metrics.get_meter(__name__)
+catalog_loads = _meter.create_counter(
+    "wfs3.catalog.loads", unit="{load}", description="Catalog (re)loads, by outcome."
+)
+catalog_load_duration = _meter.create_histogram(
+    "wfs3.catalog.load.duration", unit="s", description="Time to (re)load the catalog."
+)
 
 RETRY_SECONDS = 1.0
 READY_TIMEOUT_SECONDS = 2.0
@@ -69,6 +86,8 @@ async def open_pool(app: FastAPI, settings: Settings) -> None:
         },
         reset=reset_untraced,
     )
+    if app.state.pool_wait is not None:
+        app.state.pool = MeasuredPool(app.state.pool, app.state.pool_wait)
 
 
 async def load_catalog(app: FastAPI, settings: Settings) -> int:
@@ -76,17 +95,27 @@ async def load_catalog(app: FastAPI, settings: Settings) -> int:
     if getattr(app.state, "pool", None) is None:
         await open_pool(app, settings)
     await register_collection_catalog(app, db_settings=catalog_settings(settings))
-    return len(app.state.collection_catalog["collections"])
+    catalog = app.state.collection_catalog
+    if not settings.telemetry.otel_sdk_disabled:
+        catalog["collections"] = observed(catalog["collections"])
+    return len(catalog["collections"])
 
 
 async def _try_load(app: FastAPI, settings: Settings) -> bool:
-    try:
-        count = await load_catalog(app, settings)
-    except Exception as exc:  # any failure here must not stop the service
-        logger.warning("database not ready, will retry: %s", type(exc).__name__)
-        return False
-    logger.info("collection catalog loaded: %d collections", count)
-    return True
+    start = time.perf_counter()
+    with tracer.start_as_current_span("catalog.load"):
+        try:
+            count = await load_catalog(app, settings)
+        except Exception as exc:  # any failure here must not stop the service
+            logger.warning("database not ready, will retry: %s", type(exc).__name__)
+            trace.get_current_span().set_status(StatusCode.ERROR, type(exc).__name__)
+            outcome = "failure"
+        else:
+            logger.info("collection catalog loaded: %d collections", count)
+            outcome = "success"
+    catalog_loads.add(1, {"outcome": outcome})
+    catalog_load_duration.record(time.perf_counter() - start, {"outcome": outcome})
+    return outcome == "success"
 
 
 async def _keep_catalog_fresh(app: FastAPI, settings: Settings, loaded: bool) -> None:
@@ -101,7 +130,9 @@ async def _keep_catalog_fresh(app: FastAPI, settings: Settings, loaded: bool) ->
 @contextlib.asynccontextmanager
 async def database(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.pool = None
-    loaded = await _try_load(app, settings)
+    app.state.pool_wait = None if settings.telemetry.otel_sdk_disabled else observe_pool(app)
+    with tracer.start_as_current_span("startup"):
+        loaded = await _try_load(app, settings)
     task = asyncio.create_task(_keep_catalog_fresh(app, settings, loaded))
     try:
         yield
@@ -121,8 +152,9 @@ async def readiness_problem(app: FastAPI) -> str | None:
     if not getattr(app.state, "collection_catalog", None):
         return "collection catalog is not loaded"
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            async with pool.acquire() as conn:
+        # Probes have no server span (excluded), so their query would be a lone root span.
+        with suppress_instrumentation():
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
     except Exception as exc:
         return f"database query failed: {type(exc).__name__}"

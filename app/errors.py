@@ -13,6 +13,8 @@ from collections.abc import Callable
 import asyncpg
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -147,17 +149,39 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "ServerError", "The server failed to answer this request.")
 
 
+Handler = Callable[[Request, Exception], JSONResponse]
+
+
+def _on_span(handler: Handler) -> Handler:
+    """The handled error also goes on the request span: its type always (`error.type`), and for
+    a server fault the exception and an ERROR status."""
+
+    def handle(request: Request, exc: Exception) -> JSONResponse:
+        response = handler(request, exc)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("error.type", type(exc).__qualname__)
+            if response.status_code >= 500:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR, type(exc).__qualname__)
+        return response
+
+    return handle
+
+
 def add_exception_handlers(app: FastAPI) -> None:
-    handlers: dict[type[Exception], Callable[[Request, Exception], JSONResponse]] = {
+    handlers: dict[type[Exception], Handler] = {
         ApiError: _api_error,
         RequestValidationError: _validation_error,
         HTTPException: _http_error,
         asyncpg.PostgresError: _database_error,
-        Exception: _unexpected,
     }
     handlers.update(dict.fromkeys(TIPG_ERRORS, _tipg_error))
     handlers.update(dict.fromkeys(DB_UNAVAILABLE, _unavailable))
     # A statement timeout is also an OperatorInterventionError (class 57): keep it a 504.
     handlers[asyncpg.exceptions.QueryCanceledError] = _database_error
     for exc_class, handler in handlers.items():
-        app.add_exception_handler(exc_class, handler)
+        app.add_exception_handler(exc_class, _on_span(handler))
+    # Unhandled exceptions reach this one outside the router; the instrumentation has already
+    # recorded them on the span.
+    app.add_exception_handler(Exception, _unexpected)

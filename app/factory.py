@@ -15,6 +15,7 @@ from tipg.middleware import CacheControlMiddleware
 from app import __version__
 from app.db import database
 from app.errors import add_exception_handlers
+from app.observe import ObserveMiddleware, RequestMetrics
 from app.openapi import install_openapi
 from app.paging import PageLimitMiddleware
 from app.params import collection_params, install_parameter_parsers
@@ -22,8 +23,7 @@ from app.proxy import ProxyHeadersMiddleware
 from app.routes import health
 from app.routes.refresh import refresh_router
 from app.settings import ConfigError, Settings
-from app.telemetry import instrument
-from app.xray import TraceIdHeaderMiddleware
+from app.telemetry import Telemetry, fastapi_class, instrument, setup
 
 # Cache-Control goes on metadata only: features change with the data, probes must not be cached.
 NOT_CACHED = {r".*/items(/.*)?$", r"^/healthz$", r"^/readyz$", r"^/refresh$"}
@@ -39,8 +39,11 @@ def _check_against_tipg(settings: Settings) -> None:
         )
 
 
-def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Added inner-most first: the proxy headers are applied before anything reads the URL."""
+def _add_middleware(app: FastAPI, settings: Settings, traced: bool) -> None:
+    """Added inner-most first: the proxy headers are applied before anything reads the URL.
+
+    ObserveMiddleware sits outside compression (it counts the bytes sent) and inside the
+    proxy headers (it logs the client address they name)."""
     app.add_middleware(PageLimitMiddleware, **_page_sizes(settings))
     app.add_middleware(
         CacheControlMiddleware,
@@ -55,6 +58,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["*"],
     )
+    app.add_middleware(ObserveMiddleware, request_metrics=RequestMetrics() if traced else None)
     app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy.forwarded_allow_ips)
 
 
@@ -66,13 +70,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check()
     _check_against_tipg(settings)
+    telemetry = setup(settings.telemetry)
+    app = _build(settings, telemetry)
+    _add_middleware(app, settings, traced=telemetry is not None)
+    if telemetry is not None:
+        instrument(app, telemetry)
+    return app
+
+
+def _build(settings: Settings, telemetry: Telemetry | None) -> FastAPI:
+    """The app with its routes, parsers, OpenAPI document and error handlers."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with database(app, settings):
-            yield
+        try:
+            async with database(app, settings):
+                yield
+        finally:
+            if telemetry is not None:
+                # uvicorn re-raises SIGTERM after shutdown, so atexit hooks would never run.
+                telemetry.shutdown()
 
-    app = FastAPI(
+    app = fastapi_class()(
         title=settings.api.title,
         version=__version__,
         openapi_url="/api",
@@ -91,9 +110,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_parameter_parsers(app)
     install_openapi(app, **_page_sizes(settings))
     add_exception_handlers(app)
-    _add_middleware(app, settings)
-    if not settings.telemetry.otel_sdk_disabled:
-        # Inside the server span (added last, so outer-most of ours), so the id is the span's.
-        app.add_middleware(TraceIdHeaderMiddleware)
-        instrument(app)
     return app

@@ -39,6 +39,8 @@ class PageLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_items_path(scope["path"]):
-            query = rewrite_limit(scope.get("query_string", b""), self.default, self.maximum)
-            scope = {**scope, "query_string": query}
+            # In place, not a copy: outer middleware reads what the router adds to this scope.
+            scope["query_string"] = rewrite_limit(
+                scope.get("query_string", b""), self.default, self.maximum
+            )
         await self.app(scope, receive, send)

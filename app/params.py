@@ -18,6 +18,7 @@ from starlette.requests import Request
 from tipg import dependencies as tipg_deps
 from tipg.collections import Collection
 
+from app.catalog import mark_collection
 from app.errors import InvalidParameter, NotFound, ServiceUnavailable
 
 MAX_ECHO = 80  # characters of client input quoted back in an error message
@@ -40,6 +41,7 @@ def collection_params(
             f"Collection '{_echo(collectionId)}' does not exist. Collection ids are "
             "schema-qualified (public.fire_perimeters); GET /collections lists them."
         )
+    mark_collection(collection.id)
     return collection
 
 

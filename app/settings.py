@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -162,12 +162,29 @@ class ProxySettings(BaseSettings):
     _split_ips = field_validator("forwarded_allow_ips", mode="before")(_comma_list)
 
 
+OtlpProtocol = Literal["grpc", "http/protobuf"]
+
+
 class TelemetrySettings(BaseSettings):
-    """Only the switch; exporters, sampler and resource read the standard OTEL_* variables."""
+    """The standard OTEL_* variables that our code reads itself.
+
+    Everything else (endpoint, headers, timeouts, sampler, resource attributes, export intervals)
+    is read by the OpenTelemetry SDK from its own OTEL_* variables.
+    """
 
     model_config = SettingsConfigDict(extra="ignore")
 
     otel_sdk_disabled: bool = False
+    otel_exporter_otlp_protocol: OtlpProtocol = "grpc"
+    otel_exporter_otlp_traces_protocol: OtlpProtocol | None = None
+    otel_exporter_otlp_metrics_protocol: OtlpProtocol | None = None
+    otel_exporter_otlp_logs_protocol: OtlpProtocol | None = None
+    # Set on ECS (task metadata v4): the resource then carries the task's cluster, ARN and id.
+    ecs_container_metadata_uri_v4: str | None = None
+
+    def protocol(self, signal: Literal["traces", "metrics", "logs"]) -> OtlpProtocol:
+        specific: OtlpProtocol | None = getattr(self, f"otel_exporter_otlp_{signal}_protocol")
+        return specific or self.otel_exporter_otlp_protocol
 
 
 class Settings(BaseModel):

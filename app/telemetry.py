@@ -1,71 +1,198 @@
-"""The one place that configures OpenTelemetry: provider, propagators, instrumentation.
+"""The one place that configures OpenTelemetry: providers, exporters, propagators, instrumentation.
 
-Configuration is the standard OTEL_* environment, read by the SDK itself: OTEL_SERVICE_NAME,
-OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_ENDPOINT / _PROTOCOL (default gRPC to
-localhost:4317), OTEL_TRACES_SAMPLER / _ARG (default parent-based always-on), and
-OTEL_SDK_DISABLED=true (TelemetrySettings), which turns all of it off: no provider, no
-instrumentation, no cost.
-Every other module only asks `trace.get_tracer(__name__)`.
+Configuration is the standard OTEL_* environment. The SDK reads most of it itself: the endpoint
+(default gRPC to localhost:4317), headers, timeouts, the sampler (OTEL_TRACES_SAMPLER / _ARG,
+default parent-based always-on), batch and export intervals. TelemetrySettings carries what our
+code reads: OTEL_SDK_DISABLED=true, which turns all of it off (no provider, no instrumentation,
+no per-request work), and the OTLP protocol per signal.
+
+It works the same under plain `uvicorn` and under `opentelemetry-instrument uvicorn`. Without
+opentelemetry-distro (deliberately not installed), the launcher sets no provider; it only runs the
+installed instrumentors, which patch `fastapi.FastAPI` with a subclass that instruments each new
+app with default options, and wrap asyncpg. So our app is built from the original FastAPI class
+and instrumented here, once, with our options; asyncpg is instrumented once by whoever comes first.
+
+Every other module only asks `trace.get_tracer(__name__)` / `metrics.get_meter(__name__)`.
 """
 
 from __future__ import annotations
 
-import os
+import importlib
+import logging
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import FastAPI
-from opentelemetry import propagate, trace
+from opentelemetry import _logs, metrics, propagate, trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from app import __version__
+from app.logs import exclude_telemetry_logs
+from app.resource import build_resource
+from app.settings import TelemetrySettings
 from app.xray import AdoptingXRayIdGenerator, AlbAwareXRayPropagator
+
+logger = logging.getLogger(__name__)
 
 # Probes are polled every few seconds by the ALB and ECS: spans for them are noise.
 EXCLUDED_URLS = "healthz,readyz"
+SHUTDOWN_SECONDS = 5.0
+
+Signal = Literal["traces", "metrics", "logs"]
+EXPORTERS: dict[tuple[Signal, str], str] = {
+    ("traces", "grpc"): "opentelemetry.exporter.otlp.proto.grpc.trace_exporter:OTLPSpanExporter",
+    ("traces", "http/protobuf"): (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter:OTLPSpanExporter"
+    ),
+    ("metrics", "grpc"): (
+        "opentelemetry.exporter.otlp.proto.grpc.metric_exporter:OTLPMetricExporter"
+    ),
+    ("metrics", "http/protobuf"): (
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter:OTLPMetricExporter"
+    ),
+    ("logs", "grpc"): "opentelemetry.exporter.otlp.proto.grpc._log_exporter:OTLPLogExporter",
+    ("logs", "http/protobuf"): (
+        "opentelemetry.exporter.otlp.proto.http._log_exporter:OTLPLogExporter"
+    ),
+}
 
 
-def _otlp_span_processor() -> SpanProcessor:
-    protocol = os.environ.get(
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+def _exporter(settings: TelemetrySettings, signal: Signal) -> Any:
+    """The OTLP exporter for one signal; endpoint, headers and timeout come from OTEL_*."""
+    module, name = EXPORTERS[(signal, settings.protocol(signal))].split(":")
+    return getattr(importlib.import_module(module), name)()
+
+
+@dataclass
+class Telemetry:
+    """The process's providers; shut down by the app's lifespan."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    log_handler: logging.Handler
+
+    def shutdown(self, seconds: float = SHUTDOWN_SECONDS) -> None:
+        """Flush what can be flushed, and give up after `seconds` (a black-holed collector
+        would otherwise hold the exit for the exporter's full timeout)."""
+        logging.getLogger().removeHandler(self.log_handler)
+        worker = threading.Thread(target=self._flush_and_close, args=(seconds,), daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if worker.is_alive():
+            logger.warning("telemetry not flushed within %.0fs; exiting without it", seconds)
+
+    def _flush_and_close(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            provider.force_flush(remaining_ms)
+            provider.shutdown()
+
+
+_telemetry: Telemetry | None = None
+
+
+def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerProvider:
+    provider = TracerProvider(
+        resource=resource, id_generator=AdoptingXRayIdGenerator(), shutdown_on_exit=False
     )
-    if protocol.startswith("http"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[assignment]
-            OTLPSpanExporter,
-        )
-    return BatchSpanProcessor(OTLPSpanExporter())
-
-
-def tracer_provider() -> TracerProvider:
-    """The process's TracerProvider, made once."""
-    current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
-        return current
-    resource = Resource.create({"service.version": __version__}).merge(Resource.create())
-    provider = TracerProvider(resource=resource, id_generator=AdoptingXRayIdGenerator())
-    provider.add_span_processor(_otlp_span_processor())
-    trace.set_tracer_provider(provider)
-    propagate.set_global_textmap(
-        CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])
-    )
+    provider.add_span_processor(BatchSpanProcessor(_exporter(settings, "traces")))
     return provider
 
 
-def instrument(app: FastAPI) -> None:
-    """Server spans named by route template, SQL client spans below them; once per app."""
-    provider = tracer_provider()
+def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterProvider:
+    reader = PeriodicExportingMetricReader(_exporter(settings, "metrics"))
+    return MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+
+
+def _logger_provider(settings: TelemetrySettings, resource: Resource) -> LoggerProvider:
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(BatchLogRecordProcessor(_exporter(settings, "logs")))
+    return provider
+
+
+def _otlp_log_handler(provider: LoggerProvider) -> logging.Handler:
+    """Every log line at INFO and above also goes over OTLP, with its span's ids."""
+    with warnings.catch_warnings():
+        # The SDK's handler is deprecated in favour of opentelemetry-instrumentation-logging,
+        # whose instrumentor would also patch logging under opentelemetry-instrument only.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
+    handler.addFilter(exclude_telemetry_logs)
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+def _start(settings: TelemetrySettings) -> Telemetry:
+    resource = build_resource(on_ecs=settings.ecs_container_metadata_uri_v4 is not None)
+    logger_provider = _logger_provider(settings, resource)
+    telemetry = Telemetry(
+        tracer_provider=_tracer_provider(settings, resource),
+        meter_provider=_meter_provider(settings, resource),
+        logger_provider=logger_provider,
+        log_handler=_otlp_log_handler(logger_provider),
+    )
+    trace.set_tracer_provider(telemetry.tracer_provider)
+    metrics.set_meter_provider(telemetry.meter_provider)
+    _logs.set_logger_provider(telemetry.logger_provider)
+    propagate.set_global_textmap(
+        CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])
+    )
+    return telemetry
+
+
+def setup(settings: TelemetrySettings) -> Telemetry | None:
+    """Configure OpenTelemetry for this process, once; None when OTEL_SDK_DISABLED=true."""
+    global _telemetry
+    if settings.otel_sdk_disabled:
+        _undo_auto_instrumentation()
+        return None
+    if _telemetry is None:
+        _telemetry = _start(settings)
+    return _telemetry
+
+
+def _undo_auto_instrumentation() -> None:
+    # Under opentelemetry-instrument, asyncpg is wrapped even when the SDK is off: unwrap it so
+    # that "disabled" really costs nothing. (FastAPI is handled by fastapi_class().)
+    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
+    if asyncpg_instrumentor.is_instrumented_by_opentelemetry:
+        asyncpg_instrumentor.uninstrument()
+
+
+def fastapi_class() -> type[FastAPI]:
+    """FastAPI itself, even when opentelemetry-instrument has swapped in its subclass."""
+    original: type[FastAPI] | None = getattr(FastAPIInstrumentor(), "_original_fastapi", None)
+    return original or FastAPI
+
+
+def instrument(app: FastAPI, telemetry: Telemetry) -> None:
+    """Server spans named by route template, SQL client spans below them; once per app.
+
+    Request metrics come from our own middleware (app/observe.py), so the instrumentation gets a
+    no-op meter: one set of metric names, with the attributes we chose.
+    """
     FastAPIInstrumentor.instrument_app(
         app,
-        tracer_provider=provider,
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=NoOpMeterProvider(),
         excluded_urls=EXCLUDED_URLS,
         exclude_spans=["receive", "send"],
     )
     asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
-        asyncpg_instrumentor.instrument(tracer_provider=provider)
+        asyncpg_instrumentor.instrument(tracer_provider=telemetry.tracer_provider)

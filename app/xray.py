@@ -21,8 +21,6 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.aws import AwsXRayPropagator
 from opentelemetry.propagators.textmap import CarrierT, Getter, default_getter
 from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ROOT_PATTERN = re.compile(r"(?:^|;)\s*Root=1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})\s*(?:;|$)")
 HEADER = "X-Amzn-Trace-Id"
@@ -82,24 +80,3 @@ def current_trace_header() -> str | None:
     if not context.is_valid:
         return None
     return f"Root={format_trace_id(context.trace_id)}"
-
-
-class TraceIdHeaderMiddleware:
-    """Pure ASGI: every response carries `X-Amzn-Trace-Id: Root=1-…` of its request's trace."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_trace_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                header = current_trace_header()
-                if header is not None:
-                    MutableHeaders(scope=message)[HEADER] = header
-            await send(message)
-
-        await self.app(scope, receive, send_with_trace_id)

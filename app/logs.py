@@ -1,0 +1,85 @@
+"""Structured logs: one JSON object per line on stdout, configured by app/logging.json.
+
+uvicorn loads that file (`--log-config`) before it imports the app, in every worker, so its own
+lines are JSON too. Each line carries the trace and span id of the span it was written in (trace
+id in X-Ray form, to paste into the X-Ray console), and any `extra={...}` fields as keys.
+
+The exporters' own complaints (collector down, queue full) are rate-limited: at most one line
+per message per minute, with a count of what was held back. They are never sent over OTLP,
+which is the path that is failing when they are written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from typing import Any
+
+import orjson
+from opentelemetry import trace
+
+from app.xray import format_trace_id
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+STANDARD_ATTRIBUTES = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()
+    | {"message", "asctime", "color_message", "taskName"}
+)
+TELEMETRY_LOGGERS = ("opentelemetry", "grpc")
+RATE_LIMIT_SECONDS = 60.0
+
+
+def exclude_telemetry_logs(record: logging.LogRecord) -> bool:
+    """Filter for the OTLP log handler: the exporters' own logs stay on stdout."""
+    return not record.name.startswith(TELEMETRY_LOGGERS)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update((k, v) for k, v in vars(record).items() if k not in STANDARD_ATTRIBUTES)
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid and "trace_id" not in entry:
+            entry["trace_id"] = format_trace_id(context.trace_id)
+            entry["span_id"] = f"{context.span_id:016x}"
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except orjson.JSONEncodeError:  # a lone surrogate from an undecodable request path
+            return json.dumps(entry, default=str)
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets through one telemetry-exporter line per message template per minute."""
+
+    def __init__(self, seconds: float = RATE_LIMIT_SECONDS) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(TELEMETRY_LOGGERS):
+            return True
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(key, -self.seconds) < self.seconds:
+                self._held[key] = self._held.get(key, 0) + 1
+                return False
+            self._last[key] = now
+            held = self._held.pop(key, 0)
+        if held:
+            record.suppressed_since_last = held
+        return True

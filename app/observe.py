@@ -1,0 +1,129 @@
+"""Per-request observations: the access log line, request metrics, the trace id header.
+
+One pure-ASGI middleware, just inside the proxy-header middleware (so it sees the client address
+through trusted proxies) and inside the server span (so the log line and the response header carry
+that span's ids). It reads the route template that the router leaves in the scope, so metric and
+log attributes never hold a raw path, id or query string.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from opentelemetry import metrics, trace
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.xray import HEADER, current_trace_header
+
+access_log = logging.getLogger("app.access")
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+# The OpenTelemetry semantic conventions' advice for http.server.request.duration, in seconds.
+DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+
+
+class RequestMetrics:
+    """http.server.request.duration and http.server.active_requests (semantic conventions)."""
+
+    def __init__(self) -> None:
+        meter = metrics.get_meter(__name__)
+        self.duration = meter.create_histogram(
+            "http.server.request.duration",
+            unit="s",
+            description="Duration of HTTP server requests.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.active = meter.create_up_down_counter(
+            "http.server.active_requests",
+            unit="{request}",
+            description="Number of active HTTP server requests.",
+        )
+
+
+def route_of(scope: Scope) -> str | None:
+    """The matched route's template (`/collections/{collectionId}/items`), None if none matched."""
+    route = scope.get("route")
+    return getattr(route, "path", None)
+
+
+class _Response:
+    __slots__ = ("status", "bytes")
+
+    def __init__(self) -> None:
+        self.status = 500  # what the client gets if nothing is sent before an exception
+        self.bytes = 0
+
+
+class ObserveMiddleware:
+    def __init__(self, app: ASGIApp, request_metrics: RequestMetrics | None) -> None:
+        self.app = app
+        self.metrics = request_metrics
+        self.traced = request_metrics is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
+        base_attributes = {"http.request.method": method, "url.scheme": scope["scheme"]}
+        response = _Response()
+
+        async def send_observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response.status = message["status"]
+                if self.traced:
+                    _add_trace_header(message)
+            elif message["type"] == "http.response.body":
+                response.bytes += len(message.get("body", b""))
+                if self.traced and not message.get("more_body", False):
+                    # Now: the server span ends as soon as the last body part is sent.
+                    span = trace.get_current_span()
+                    span.set_attribute("http.response.body.size", response.bytes)
+            await send(message)
+
+        if self.metrics:
+            self.metrics.active.add(1, base_attributes)
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            seconds = time.perf_counter() - start
+            route = route_of(scope)
+            if self.metrics:
+                self.metrics.active.add(-1, base_attributes)
+                self._record(base_attributes, route, response.status, seconds)
+            _log_access(scope, route, response, seconds)
+
+    def _record(self, base: dict[str, str], route: str | None, status: int, seconds: float) -> None:
+        assert self.metrics is not None
+        attributes: dict[str, str | int] = {**base, "http.response.status_code": status}
+        if route is not None:
+            attributes["http.route"] = route
+        self.metrics.duration.record(seconds, attributes)
+
+
+def _add_trace_header(message: Message) -> None:
+    header = current_trace_header()
+    if header is not None:
+        MutableHeaders(scope=message)[HEADER] = header
+
+
+def _log_access(scope: Scope, route: str | None, response: _Response, seconds: float) -> None:
+    client = scope.get("client")
+    access_log.info(
+        "%s %s %d",
+        scope["method"],
+        scope["path"],
+        response.status,
+        extra={
+            "http.request.method": scope["method"],
+            "http.route": route,
+            "url.path": scope["path"],
+            "http.response.status_code": response.status,
+            "duration_ms": round(seconds * 1000, 2),
+            "http.response.body.size": response.bytes,
+            "client.address": client[0] if client else None,
+        },
+    )
