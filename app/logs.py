@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -62,9 +63,12 @@ class JsonFormatter(logging.Formatter):
 class RateLimitFilter(logging.Filter):
     """Lets through one telemetry-exporter line per message template per minute."""
 
-    def __init__(self, seconds: float = RATE_LIMIT_SECONDS) -> None:
+    def __init__(
+        self, seconds: float = RATE_LIMIT_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__()
         self.seconds = seconds
+        self.clock = clock
         self._lock = threading.Lock()
         self._last: dict[tuple[str, str], float] = {}
         self._held: dict[tuple[str, str], int] = {}
@@ -73,7 +77,7 @@ class RateLimitFilter(logging.Filter):
         if not record.name.startswith(TELEMETRY_LOGGERS):
             return True
         key = (record.name, str(record.msg))
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if now - self._last.get(key, -self.seconds) < self.seconds:
                 self._held[key] = self._held.get(key, 0) + 1

@@ -152,6 +152,12 @@ def _start(settings: TelemetrySettings) -> Telemetry:
     propagate.set_global_textmap(
         CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])
     )
+    logger.info(
+        "telemetry on: OTLP traces over %s, metrics over %s, logs over %s; auto-instrumentation "
+        "launcher: %s",
+        *(settings.protocol(signal) for signal in ("traces", "metrics", "logs")),
+        "yes" if FastAPIInstrumentor().is_instrumented_by_opentelemetry else "no",
+    )
     return telemetry
 
 

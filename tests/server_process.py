@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+STARTUP = [str(ROOT / "startup.sh")]
+# What startup.sh runs, without opentelemetry-instrument in front: the other launch mode.
+PLAIN_UVICORN = [
+    str(ROOT / ".venv/bin/uvicorn"),
+    "app.main:app",
+    "--log-config",
+    "app/logging.json",
+    "--no-access-log",
+    "--no-proxy-headers",
+    "--no-server-header",
+]
 
 
 def free_port() -> int:
@@ -28,10 +42,31 @@ def free_port() -> int:
 class Server:
     base: str
     process: subprocess.Popen[bytes]
-    output: bytes = b""
+    log_path: Path
+    exit_seconds: float | None = None
+    final_output: bytes | None = None
+
+    @property
+    def output(self) -> bytes:
+        """Everything the server wrote to stdout and stderr (so far, or in all once stopped)."""
+        if self.final_output is not None:
+            return self.final_output
+        return self.log_path.read_bytes()
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        """stdout as the JSON log records it must consist of (fails on any other line)."""
+        return [json.loads(line) for line in self.output.decode().splitlines() if line]
+
+    def stop(self) -> None:
+        """SIGTERM, and how long the process took to exit."""
+        if self.process.poll() is None:
+            start = time.monotonic()
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+            self.exit_seconds = time.monotonic() - start
 
 
-def _wait_ready(server: Server, seconds: float = 30) -> None:
+def wait_ready(server: Server, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -40,28 +75,31 @@ def _wait_ready(server: Server, seconds: float = 30) -> None:
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, f"server not ready in {seconds}s"
-        assert server.process.poll() is None, "server exited"
+        assert server.process.poll() is None, "server exited:\n" + server.output.decode()[-3000:]
         time.sleep(0.2)
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, **env: str) -> Iterator[Server]:
-    """startup.sh on a free loopback port; SIGTERM on exit, its output kept on the Server."""
+def running_server(
+    database_url: str, command: list[str] | None = None, ready: bool = True, **env: str
+) -> Iterator[Server]:
+    """startup.sh (or `command`) on a free loopback port; SIGTERM on exit."""
     port = free_port()
-    full_env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        **env,
-    }
-    process = subprocess.Popen(
-        [str(ROOT / "startup.sh")], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    server = Server(base=f"http://127.0.0.1:{port}", process=process)
-    try:
-        _wait_ready(server)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        server.output, _ = process.communicate(timeout=20)
+    full_env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", **env}
+    full_env["PORT"] = str(port)
+    argv = [*(command or STARTUP)]
+    if command is not None:
+        argv += ["--host", "127.0.0.1", "--port", str(port)]
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "server.log"
+        with log_path.open("wb") as log:
+            # A file, not a pipe: a full pipe would block the server's logging mid-test.
+            process = subprocess.Popen(argv, env=full_env, cwd=ROOT, stdout=log, stderr=log)
+        server = Server(base=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+        try:
+            if ready:
+                wait_ready(server)
+            yield server
+        finally:
+            server.stop()
+            server.final_output = log_path.read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from urllib.parse import urlsplit
 
 
 class TcpProxy:
@@ -16,6 +17,17 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
+
+    @classmethod
+    def to_database(cls, database_url: str) -> TcpProxy:
+        parts = urlsplit(database_url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or 5432)
+
+    def database_url(self, database_url: str) -> str:
+        """The same database, reached through this proxy."""
+        parts = urlsplit(database_url)
+        netloc = f"{parts.username}:{parts.password}@127.0.0.1:{self.port}"
+        return parts._replace(netloc=netloc).geturl()
 
     def start(self) -> None:
         listener = socket.socket()

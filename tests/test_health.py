@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,10 +26,8 @@ def wait_for(predicate: Callable[[], bool], seconds: float) -> float:
 
 @pytest.fixture
 def db_proxy(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
-    parts = urlsplit(database_url)
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    netloc = f"{parts.username}:{parts.password}@127.0.0.1:{proxy.port}"
-    yield proxy, parts._replace(netloc=netloc).geturl()
+    proxy = TcpProxy.to_database(database_url)
+    yield proxy, proxy.database_url(database_url)
     proxy.stop()
 
 

@@ -1,4 +1,5 @@
-"""Traces as they arrive over OTLP/gRPC from a real server process (startup.sh, uvicorn)."""
+"""Traces as they arrive over OTLP/gRPC from a real server process, in both launch modes:
+startup.sh (`opentelemetry-instrument uvicorn`) and plain `uvicorn`; the results must not differ."""
 
 from __future__ import annotations
 
@@ -9,33 +10,49 @@ import httpx2 as httpx
 import pytest
 
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.server_process import Server, running_server
+from tests.server_process import PLAIN_UVICORN, Server, running_server
 
 SERVER_KIND = 2  # SPAN_KIND_SERVER in OTLP
 CLIENT_KIND = 3
+STATUS_ERROR = 2
 ITEMS = "/collections/public.fire_perimeters/items"
 ALB_ROOT = "1-67891233-abcdef012345678912345678"
 SECRET_HEADER = "Bearer tracing-test-secret-7f3a"
+LAUNCHERS = {"opentelemetry-instrument": None, "plain-uvicorn": PLAIN_UVICORN}
+UNWANTED_WARNINGS = (b"already instrumented", b"Overriding of current", b"Traceback")
+
+
+@pytest.fixture(scope="module", params=list(LAUNCHERS))
+def launcher(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
+def receiver(launcher: str) -> Iterator[OtlpReceiver]:
+    """One receiver per launch mode, so fixed trace ids in the tests are not seen twice."""
     otlp = OtlpReceiver()
     otlp.start()
     yield otlp
     otlp.stop()
 
 
-@pytest.fixture(scope="module")
-def traced(database_url: str, receiver: OtlpReceiver) -> Iterator[Server]:
-    env = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
+def otlp_env(receiver: OtlpReceiver) -> dict[str, str]:
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
         "OTEL_SERVICE_NAME": "veda-wfs3-test",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_BLRP_SCHEDULE_DELAY": "100",
+        "OTEL_METRIC_EXPORT_INTERVAL": "500",
     }
-    with running_server(database_url, **env) as server:
+
+
+@pytest.fixture(scope="module")
+def traced(launcher: str, database_url: str, receiver: OtlpReceiver) -> Iterator[Server]:
+    with running_server(database_url, LAUNCHERS[launcher], **otlp_env(receiver)) as server:
         yield server
+    assert not [w for w in UNWANTED_WARNINGS if w in server.output], server.output.decode()
 
 
 def spans_of(receiver: OtlpReceiver, trace_id: str, expect: int = 1) -> list[ReceivedSpan]:
@@ -160,3 +177,62 @@ def test_secret_headers_are_not_exported(traced: Server, receiver: OtlpReceiver)
     exported = b"".join(receiver.raw)
     assert b"tracing-test-secret-7f3a" not in exported
     assert b"tracing-cookie-91c2" not in exported
+
+
+def test_the_launch_mode_is_the_one_intended(launcher: str, traced: Server) -> None:
+    [started] = [r for r in traced.json_lines() if r["message"].startswith("telemetry on")]
+    under_launcher = launcher == "opentelemetry-instrument"
+    assert started["message"].endswith("launcher: yes" if under_launcher else "launcher: no")
+
+
+def test_items_span_says_what_was_asked_and_returned(
+    traced: Server, receiver: OtlpReceiver
+) -> None:
+    params = {"limit": 4, "offset": 2, "bbox": "-125,30,-110,45", "filter": "acres > 100"}
+    response = httpx.get(f"{traced.base}{ITEMS}", params=params)
+    body = response.json()
+    [span] = [s for s in spans_of(receiver, trace_id_of(response)) if s.kind == SERVER_KIND]
+    assert span.attributes["ogc.collection.id"] == "public.fire_perimeters"
+    assert span.attributes["ogc.items.limit"] == 4
+    assert span.attributes["ogc.items.offset"] == 2
+    assert span.attributes["ogc.items.bbox_given"] is True
+    assert span.attributes["ogc.items.filter_given"] is True
+    assert span.attributes["ogc.items.datetime_given"] is False
+    assert span.attributes["ogc.items.number_matched"] == body["numberMatched"]
+    assert span.attributes["ogc.items.number_returned"] == len(body["features"]) == 4
+    assert span.attributes["http.response.body.size"] == int(response.headers["content-length"])
+    assert span.attributes["http.route"] == "/collections/{collectionId}/items"
+
+
+def test_client_errors_name_their_type_without_failing_the_span(
+    traced: Server, receiver: OtlpReceiver
+) -> None:
+    response = httpx.get(f"{traced.base}/collections/public.nope/items")
+    assert response.status_code == 404
+    [span] = [s for s in spans_of(receiver, trace_id_of(response)) if s.kind == SERVER_KIND]
+    assert span.attributes["error.type"] == "NotFound"
+    assert span.status_code != STATUS_ERROR, "a 4xx is the client's error, not the server's"
+
+
+def test_startup_queries_are_one_startup_trace(traced: Server, receiver: OtlpReceiver) -> None:
+    startup = receiver.wait_until(lambda: [s for s in receiver.spans if s.name == "startup"])
+    [root] = startup
+    tree = [s for s in receiver.spans if s.trace_id == root.trace_id]
+    sql = [s for s in tree if s.kind == CLIENT_KIND]
+    assert len(sql) >= 2, "tipg's per-connection setup and the catalog query"
+    by_id = {s.span_id: s for s in tree}
+    for span in sql:
+        while span.parent_span_id:
+            span = by_id[span.parent_span_id]
+        assert span is root
+
+
+def test_resource_names_the_service_and_nothing_from_ecs(
+    traced: Server, receiver: OtlpReceiver
+) -> None:
+    response = httpx.get(f"{traced.base}/conformance")
+    [span] = [s for s in spans_of(receiver, trace_id_of(response)) if s.kind == SERVER_KIND]
+    assert span.resource["service.version"]
+    assert span.resource["deployment.environment"] == "development"
+    assert span.resource["service.instance.id"]
+    assert not [k for k in span.resource if k.startswith(("aws.", "cloud."))]

@@ -1,0 +1,198 @@
+"""Metrics and logs as they arrive over OTLP from a real server, and the JSON lines on its stdout.
+
+The server reaches the database through a TCP proxy, so a test can take the database away and see
+how a server fault is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx2 as httpx
+import pytest
+
+from tests.otlp_receiver import OtlpReceiver, ReceivedPoint
+from tests.server_process import Server, running_server
+from tests.tcp_proxy import TcpProxy
+from tests.test_tracing import SERVER_KIND, STATUS_ERROR, otlp_env, spans_of, trace_id_of
+
+ITEMS = "/collections/public.fire_perimeters/items"
+ITEMS_ROUTE = "/collections/{collectionId}/items"
+AUTHORIZATION = "Bearer signals-secret-4d1e"
+COOKIE = "session=signals-cookie-88aa"
+DURATION_KEYS = {"http.request.method", "http.route", "http.response.status_code", "url.scheme"}
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    otlp = OtlpReceiver()
+    otlp.start()
+    yield otlp
+    otlp.stop()
+
+
+@pytest.fixture(scope="module")
+def db_proxy(database_url: str) -> Iterator[TcpProxy]:
+    proxy = TcpProxy.to_database(database_url)
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, receiver: OtlpReceiver, db_proxy: TcpProxy) -> Iterator[Server]:
+    url = db_proxy.database_url(database_url)
+    with running_server(url, **otlp_env(receiver)) as running:
+        headers = {"Authorization": AUTHORIZATION, "Cookie": COOKIE}
+        for params in ({"limit": 3}, {"limit": 7}, {"bbox": "nope"}):
+            httpx.get(f"{running.base}{ITEMS}", params=params, headers=headers)
+        httpx.get(f"{running.base}/collections/public.nope", headers=headers)
+        httpx.get(f"{running.base}/no/such/path/12345", headers=headers)
+        yield running
+
+
+def latest(receiver: OtlpReceiver, metric: str) -> list[ReceivedPoint]:
+    """The most recent export's points of one metric (exports are cumulative); waits for one."""
+    return receiver.wait_until(lambda: points_now(receiver, metric))
+
+
+def points_now(receiver: OtlpReceiver, metric: str) -> list[ReceivedPoint]:
+    last: dict[str, ReceivedPoint] = {}
+    for point in [p for p in receiver.points if p.metric == metric]:
+        last[repr(sorted(point.attributes.items()))] = point
+    return list(last.values())
+
+
+def test_request_duration_by_method_route_and_status(
+    server: Server, receiver: OtlpReceiver
+) -> None:
+    def items_ok() -> list[ReceivedPoint]:
+        return [
+            p
+            for p in points_now(receiver, "http.server.request.duration")
+            if p.attributes.get("http.route") == ITEMS_ROUTE
+            and p.attributes["http.response.status_code"] == 200
+            and (p.count or 0) >= 2
+        ]
+
+    [point] = receiver.wait_until(items_ok)
+    assert point.unit == "s"
+    assert point.attributes == {
+        "http.request.method": "GET",
+        "http.route": ITEMS_ROUTE,
+        "http.response.status_code": 200,
+        "url.scheme": "http",
+    }
+    all_points = latest(receiver, "http.server.request.duration")
+    assert {p.attributes["http.response.status_code"] for p in all_points} >= {200, 400, 404}
+    for point in all_points:
+        assert set(point.attributes) <= DURATION_KEYS
+        values = " ".join(str(v) for v in point.attributes.values())
+        assert "public.nope" not in values and "12345" not in values and "bbox" not in values
+
+
+def test_active_requests_and_pool_metrics(server: Server, receiver: OtlpReceiver) -> None:
+    [active] = latest(receiver, "http.server.active_requests")
+    assert active.attributes == {"http.request.method": "GET", "url.scheme": "http"}
+    states = {
+        p.attributes["db.client.connection.state"]: p.value
+        for p in latest(receiver, "db.client.connection.count")
+    }
+    assert set(states) == {"idle", "used"} and states["idle"] >= 1
+    [maximum] = latest(receiver, "db.client.connection.max")
+    assert maximum.value == 10
+    [wait] = latest(receiver, "db.client.connection.wait_time")
+    assert wait.unit == "s" and (wait.count or 0) >= 3
+
+
+def test_features_returned_and_catalog_loads(server: Server, receiver: OtlpReceiver) -> None:
+    def both_pages() -> list[ReceivedPoint]:
+        points = points_now(receiver, "ogc.features.returned")
+        return [p for p in points if (p.count or 0) >= 2]
+
+    [returned] = receiver.wait_until(both_pages)
+    assert returned.attributes == {"ogc.collection.id": "public.fire_perimeters"}
+    assert returned.sum == 3 + 7
+    loads = {p.attributes["outcome"]: p.value for p in latest(receiver, "wfs3.catalog.loads")}
+    assert loads.get("success", 0) >= 1
+    assert latest(receiver, "wfs3.catalog.load.duration")
+
+
+def test_stdout_is_json_with_one_access_line_per_request(server: Server) -> None:
+    response = httpx.get(f"{server.base}{ITEMS}", params={"limit": 2}, headers={"X-Test": "x"})
+    trace_id = response.headers["x-amzn-trace-id"].removeprefix("Root=")
+
+    def access_line() -> list[dict[str, object]]:
+        return [r for r in server.json_lines() if r.get("trace_id") == trace_id]
+
+    [line] = wait(access_line)
+    assert line["logger"] == "app.access"
+    assert line["http.request.method"] == "GET"
+    assert line["http.route"] == ITEMS_ROUTE
+    assert line["http.response.status_code"] == 200
+    assert line["http.response.body.size"] == int(response.headers["content-length"])
+    assert line["client.address"] == "127.0.0.1"
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] > 0
+    assert len(str(line["span_id"])) == 16
+
+
+def test_otlp_logs_carry_the_span_ids(server: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(f"{server.base}/collections")
+    trace_hex = trace_id_of(response)
+    [span] = [s for s in spans_of(receiver, trace_hex) if s.kind == SERVER_KIND]
+    [record] = receiver.wait_until(lambda: [r for r in receiver.logs if r.trace_id == trace_hex])
+    assert record.span_id == span.span_id
+    assert record.body == "GET /collections 200"
+    assert record.attributes["http.route"] == "/collections"
+    assert record.resource["service.name"] == "veda-wfs3-test"
+
+
+def test_a_database_outage_is_an_error_span_and_a_logged_warning(
+    server: Server, receiver: OtlpReceiver, db_proxy: TcpProxy
+) -> None:
+    db_proxy.stop()
+    try:
+        response = httpx.get(f"{server.base}{ITEMS}", params={"limit": 1})
+    finally:
+        db_proxy.start()
+    assert response.status_code == 503
+    trace_hex = trace_id_of(response)
+    [span] = [s for s in spans_of(receiver, trace_hex) if s.kind == SERVER_KIND]
+    assert span.status_code == STATUS_ERROR
+    assert span.attributes["error.type"]
+    assert [name for name, _ in span.events] == ["exception"]
+    trace_id = response.headers["x-amzn-trace-id"].removeprefix("Root=")
+    warnings = wait(
+        lambda: [
+            r
+            for r in server.json_lines()
+            if r.get("trace_id") == trace_id and r["level"] == "WARNING"
+        ]
+    )
+    assert "database unavailable" in str(warnings[0]["message"])
+
+
+def test_no_secret_in_any_exported_byte_or_log_line(
+    server: Server, receiver: OtlpReceiver, database_url: str
+) -> None:
+    password = urlsplit(database_url).password
+    assert password
+    httpx.get(f"{server.base}/collections", headers={"Authorization": AUTHORIZATION})
+    receiver.wait_until(lambda: len(receiver.logs) > 5)
+    exported = b"".join(receiver.raw)
+    for secret in (password, AUTHORIZATION.split()[1], COOKIE.split("=")[1]):
+        assert secret.encode() not in exported
+        assert secret.encode() not in server.output
+
+
+def wait(found: object, seconds: float = 10) -> list[dict[str, object]]:
+    """Poll a callable returning a list until it is non-empty."""
+    import time
+
+    assert callable(found)
+    deadline = time.monotonic() + seconds
+    while not (result := found()):
+        assert time.monotonic() < deadline, "not logged in time"
+        time.sleep(0.1)
+    return list(result)
