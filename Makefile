@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test lint format
+.PHONY: setup db run test lint format bench-overhead
 
 setup:
 	@scripts/setup.sh
@@ -13,6 +13,10 @@ run: setup
 
 test: setup
 	@scripts/test.sh
+
+# Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
+bench-overhead: setup
+	@scripts/bench-overhead.sh
 
 lint: setup
 	.venv/bin/ruff check .

@@ -163,6 +163,7 @@ class ProxySettings(BaseSettings):
 
 
 OtlpProtocol = Literal["grpc", "http/protobuf"]
+ExporterChoice = Literal["otlp", "none"]
 
 
 class TelemetrySettings(BaseSettings):
@@ -179,10 +180,17 @@ class TelemetrySettings(BaseSettings):
     otel_exporter_otlp_traces_protocol: OtlpProtocol | None = None
     otel_exporter_otlp_metrics_protocol: OtlpProtocol | None = None
     otel_exporter_otlp_logs_protocol: OtlpProtocol | None = None
+    # "none" switches one signal's export off (logs, say, when stdout is shipped already).
+    otel_traces_exporter: ExporterChoice = "otlp"
+    otel_metrics_exporter: ExporterChoice = "otlp"
+    otel_logs_exporter: ExporterChoice = "otlp"
     # Set on ECS (task metadata v4): the resource then carries the task's cluster, ARN and id.
     ecs_container_metadata_uri_v4: str | None = None
 
-    def protocol(self, signal: Literal["traces", "metrics", "logs"]) -> OtlpProtocol:
+    def protocol(self, signal: Literal["traces", "metrics", "logs"]) -> OtlpProtocol | None:
+        """The OTLP protocol one signal is exported with; None when its exporter is "none"."""
+        if getattr(self, f"otel_{signal}_exporter") == "none":
+            return None
         specific: OtlpProtocol | None = getattr(self, f"otel_exporter_otlp_{signal}_protocol")
         return specific or self.otel_exporter_otlp_protocol
 

@@ -70,9 +70,12 @@ EXPORTERS: dict[tuple[Signal, str], str] = {
 }
 
 
-def _exporter(settings: TelemetrySettings, signal: Signal) -> Any:
-    """The OTLP exporter for one signal; endpoint, headers and timeout come from OTEL_*."""
-    module, name = EXPORTERS[(signal, settings.protocol(signal))].split(":")
+def _exporter(settings: TelemetrySettings, signal: Signal) -> Any | None:
+    """The OTLP exporter for one signal (endpoint, headers, timeout from OTEL_*), or None."""
+    protocol = settings.protocol(signal)
+    if protocol is None:
+        return None
+    module, name = EXPORTERS[(signal, protocol)].split(":")
     return getattr(importlib.import_module(module), name)()
 
 
@@ -83,12 +86,13 @@ class Telemetry:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
-    log_handler: logging.Handler
+    log_handler: logging.Handler | None
 
     def shutdown(self, seconds: float = SHUTDOWN_SECONDS) -> None:
         """Flush what can be flushed, and give up after `seconds` (a black-holed collector
         would otherwise hold the exit for the exporter's full timeout)."""
-        logging.getLogger().removeHandler(self.log_handler)
+        if self.log_handler is not None:
+            logging.getLogger().removeHandler(self.log_handler)
         worker = threading.Thread(target=self._flush_and_close, args=(seconds,), daemon=True)
         worker.start()
         worker.join(seconds)
@@ -110,18 +114,21 @@ def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerP
     provider = TracerProvider(
         resource=resource, id_generator=AdoptingXRayIdGenerator(), shutdown_on_exit=False
     )
-    provider.add_span_processor(BatchSpanProcessor(_exporter(settings, "traces")))
+    if exporter := _exporter(settings, "traces"):
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 
 def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterProvider:
-    reader = PeriodicExportingMetricReader(_exporter(settings, "metrics"))
-    return MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+    exporter = _exporter(settings, "metrics")
+    readers = [PeriodicExportingMetricReader(exporter)] if exporter else []
+    return MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
 
 
 def _logger_provider(settings: TelemetrySettings, resource: Resource) -> LoggerProvider:
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_log_record_processor(BatchLogRecordProcessor(_exporter(settings, "logs")))
+    if exporter := _exporter(settings, "logs"):
+        provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
     return provider
 
 
@@ -144,7 +151,7 @@ def _start(settings: TelemetrySettings) -> Telemetry:
         tracer_provider=_tracer_provider(settings, resource),
         meter_provider=_meter_provider(settings, resource),
         logger_provider=logger_provider,
-        log_handler=_otlp_log_handler(logger_provider),
+        log_handler=_otlp_log_handler(logger_provider) if settings.protocol("logs") else None,
     )
     trace.set_tracer_provider(telemetry.tracer_provider)
     metrics.set_meter_provider(telemetry.meter_provider)
@@ -155,7 +162,7 @@ def _start(settings: TelemetrySettings) -> Telemetry:
     logger.info(
         "telemetry on: OTLP traces over %s, metrics over %s, logs over %s; auto-instrumentation "
         "launcher: %s",
-        *(settings.protocol(signal) for signal in ("traces", "metrics", "logs")),
+        *(settings.protocol(signal) or "none (off)" for signal in ("traces", "metrics", "logs")),
         "yes" if FastAPIInstrumentor().is_instrumented_by_opentelemetry else "no",
     )
     return telemetry

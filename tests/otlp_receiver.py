@@ -119,6 +119,9 @@ class OtlpReceiver(
     logs: list[ReceivedLog] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
     port: int = 0
+    # A sink for benchmarks: count the spans, keep nothing.
+    discard: bool = False
+    received: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -146,6 +149,8 @@ class OtlpReceiver(
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC's name)
         # One method name for three services: tell them apart by the request type.
+        if self.discard:
+            return self._count(request)
         if isinstance(request, trace_service_pb2.ExportTraceServiceRequest):
             for resource, part in self._resources(request, "resource_spans"):
                 for scope in part.scope_spans:
@@ -160,6 +165,16 @@ class OtlpReceiver(
         for resource, part in self._resources(request, "resource_logs"):
             for scope in part.scope_logs:
                 self._add(self.logs, [_log(r, resource) for r in scope.log_records])
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+    def _count(self, request: Any) -> Any:
+        if isinstance(request, trace_service_pb2.ExportTraceServiceRequest):
+            spans = sum(len(s.spans) for part in request.resource_spans for s in part.scope_spans)
+            with self._lock:
+                self.received += spans
+            return trace_service_pb2.ExportTraceServiceResponse()
+        if isinstance(request, metrics_service_pb2.ExportMetricsServiceRequest):
+            return metrics_service_pb2.ExportMetricsServiceResponse()
         return logs_service_pb2.ExportLogsServiceResponse()
 
     def _add(self, into: list[T], items: list[T]) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from app.factory import create_app
 from app.settings import (
@@ -179,3 +179,18 @@ def test_inconsistent_page_sizes_are_refused(database_url: str) -> None:
     )
     with pytest.raises(ConfigError, match="WFS3_DEFAULT_PAGE_SIZE"):
         create_app(settings)
+
+
+def test_otlp_protocol_per_signal_and_exporters_switched_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+    telemetry = TelemetrySettings()
+    assert telemetry.protocol("traces") == "grpc"
+    assert telemetry.protocol("metrics") == "http/protobuf"
+    assert telemetry.protocol("logs") is None
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
+    with pytest.raises(ValidationError):
+        TelemetrySettings()
