@@ -6,6 +6,7 @@ how a server fault is reported.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -188,11 +189,25 @@ def test_no_secret_in_any_exported_byte_or_log_line(
 
 def wait(found: object, seconds: float = 10) -> list[dict[str, object]]:
     """Poll a callable returning a list until it is non-empty."""
-    import time
-
     assert callable(found)
     deadline = time.monotonic() + seconds
     while not (result := found()):
         assert time.monotonic() < deadline, "not logged in time"
         time.sleep(0.1)
     return list(result)
+
+
+def test_the_sampler_comes_from_the_environment(database_url: str) -> None:
+    """always_off: the request still gets a trace id, metrics still flow, no span is exported."""
+    receiver = OtlpReceiver()
+    receiver.start()
+    env = {**otlp_env(receiver), "OTEL_TRACES_SAMPLER": "always_off"}
+    try:
+        with running_server(database_url, **env) as server:
+            response = httpx.get(f"{server.base}/collections")
+            assert response.headers["x-amzn-trace-id"].startswith("Root=1-")
+            latest(receiver, "http.server.request.duration")
+            time.sleep(0.5)  # two span batch intervals after the metrics arrived
+    finally:
+        receiver.stop()
+    assert [s.name for s in receiver.spans] == []
