@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test lint format bench-overhead
+.PHONY: setup db run test lint format bench-overhead collector
 
 setup:
 	@scripts/setup.sh
@@ -13,6 +13,10 @@ run: setup
 
 test: setup
 	@scripts/test.sh
+
+# The local collector (otel-config.yaml's components, ADOT's collector version); prints its path last.
+collector:
+	@scripts/collector.sh
 
 # Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
 bench-overhead: setup

@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
 # make run: a database (the given DATABASE_URL, or a private local cluster) with the sample data,
-# then the service on 127.0.0.1:${PORT:-8080}.
+# the collector (otel-config.yaml, built by scripts/collector.sh when Go is there) on loopback,
+# then the service on 127.0.0.1:${PORT:-8080}, exporting to that collector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATABASE_URL=$(scripts/db.sh | tail -n 1)
 export DATABASE_URL
 export HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8080}"
+
+collector_log=.cache/otelcol/collector.log
+if [ "${OTEL_SDK_DISABLED:-false}" != "true" ] && collector=$(scripts/collector.sh | tail -n 1); then
+    # Locally there is no instance metadata; without AWS credentials the X-Ray and CloudWatch
+    # exporters complain in the collector's log, and the debug exporter shows every span there.
+    OTELCOL_LISTEN=127.0.0.1 AWS_LOCAL_MODE=true OTELCOL_DEBUG_VERBOSITY="${OTELCOL_DEBUG_VERBOSITY:-detailed}" \
+        "$collector" --config otel-config.yaml >"$collector_log" 2>&1 &
+    collector_pid=$!
+    trap 'kill "$collector_pid" 2>/dev/null || true' EXIT
+    echo "run: collector on 127.0.0.1:4317 (gRPC) / :4318 (HTTP); what it receives: tail -f $collector_log" >&2
+else
+    echo "run: no collector; the service serves and its exporters warn once a minute" >&2
+fi
+
 echo "run: serving on http://$HOST:$PORT/ (Ctrl-C to stop)" >&2
-exec ./startup.sh
+./startup.sh

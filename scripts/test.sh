@@ -11,5 +11,8 @@ echo "== mypy" >&2
 echo "== database" >&2
 DATABASE_URL=$(scripts/db.sh | tail -n 1)
 export DATABASE_URL
+echo "== collector" >&2
+scripts/collector.sh >/dev/null
+AWS_LOCAL_MODE=true "$(scripts/collector.sh 2>/dev/null | tail -n 1)" validate --config otel-config.yaml
 echo "== pytest" >&2
 .venv/bin/python -m pytest "$@"

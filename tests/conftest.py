@@ -37,7 +37,7 @@ def _with_dbname(url: str, dbname: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
 
 
-async def _recreate(admin_url: str, dbname: str) -> None:
+async def recreate_database(admin_url: str, dbname: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
@@ -57,7 +57,7 @@ def database_url() -> str:
     if not base:
         pytest.fail("DATABASE_URL is not set: run the suite with `make test`")
     url = _with_dbname(base, TEST_DB)
-    asyncio.run(_recreate(base, TEST_DB))
+    asyncio.run(recreate_database(base, TEST_DB))
     asyncio.run(load(url, DEFAULT_SIZES))
     return url
 
