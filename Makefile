@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test lint format bench-overhead collector
+.PHONY: setup db run test lint format collector bench bench-quick bench-overhead
 
 setup:
 	@scripts/setup.sh
@@ -18,9 +18,17 @@ test: setup
 collector:
 	@scripts/collector.sh
 
+# Every case against every request kind, interleaved; writes BENCHMARKS.md (under 15 minutes).
+bench: setup
+	@scripts/bench.sh bench.run
+
+# The same with three request kinds and shorter runs (under 3 minutes once the data is loaded).
+bench-quick: setup
+	@scripts/bench.sh bench.run --quick
+
 # Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
 bench-overhead: setup
-	@scripts/bench-overhead.sh
+	@scripts/bench.sh bench.overhead
 
 lint: setup
 	.venv/bin/ruff check .

@@ -15,14 +15,10 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 from contextlib import ExitStack
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.otlp_receiver import OtlpReceiver  # noqa: E402
-from tests.server_process import running_server  # noqa: E402
+from tests.otlp_receiver import OtlpReceiver
+from tests.server_process import running_server
 
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 SECONDS = int(os.environ.get("SECONDS", "10"))

@@ -66,11 +66,11 @@ class Server:
             self.exit_seconds = time.monotonic() - start
 
 
-def wait_ready(server: Server, seconds: float = 30) -> None:
+def wait_ready(server: Server, seconds: float = 30, path: str = "/readyz") -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if httpx.get(f"{server.base}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{server.base}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -81,7 +81,11 @@ def wait_ready(server: Server, seconds: float = 30) -> None:
 
 @contextlib.contextmanager
 def running_server(
-    database_url: str, command: list[str] | None = None, ready: bool = True, **env: str
+    database_url: str,
+    command: list[str] | None = None,
+    ready: bool = True,
+    ready_path: str = "/readyz",
+    **env: str,
 ) -> Iterator[Server]:
     """startup.sh (or `command`) on a free loopback port; SIGTERM on exit."""
     port = free_port()
@@ -98,7 +102,7 @@ def running_server(
         server = Server(base=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
         try:
             if ready:
-                wait_ready(server)
+                wait_ready(server, 60, ready_path)
             yield server
         finally:
             server.stop()

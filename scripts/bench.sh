@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tracing overhead side by side (bench/overhead.py): installs wrk (Debian package) if missing.
+# make bench / bench-quick / bench-overhead: installs wrk (Debian package) if missing, makes sure
+# the database and the collector are there, then runs the given bench module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null; then
@@ -8,4 +9,5 @@ if ! command -v wrk >/dev/null; then
 fi
 DATABASE_URL="$(scripts/db.sh | tail -n 1)"
 export DATABASE_URL
-exec .venv/bin/python bench/overhead.py
+scripts/collector.sh >/dev/null
+exec .venv/bin/python -m "$@"

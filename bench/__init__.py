@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`, `make bench-quick`, `make bench-overhead` (see BENCHMARKS.md)."""

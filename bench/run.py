@@ -1,0 +1,142 @@
+"""make bench / make bench-quick: every case against every request kind, interleaved rounds.
+
+Each round runs every kind against every case in turn (A B C ... A B C ...), so drift in this
+machine's speed falls on all cases alike; the median of the rounds is reported. Results go to
+bench/results/<date>-<commit>.json, BENCHMARKS.md and bench/results/latest.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import dbonly, report, servers, wrk
+from bench.data import bench_database, sizes_from_env
+from bench.workload import KINDS, TIPG, paths
+from tests.server_process import ROOT, Server
+
+FULL = {"kinds": list(KINDS), "rounds": 3, "seconds": 4}
+QUICK = {"kinds": ["items_10", "bbox", "item"], "rounds": 3, "seconds": 2}
+CONNECTIONS = 8
+SCALING_KIND = "items_100"
+
+
+def rss_mb(server: Server) -> float:
+    """Resident memory of the server process (one uvicorn worker: the process itself)."""
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+    return round(kb / 1024, 1)
+
+
+def run_rounds(
+    plan: dict[str, Any],
+    running: dict[str, tuple[servers.Case, Server]],
+    sql: dict[str, list[list[dbonly.Statement]]],
+    database_url: str,
+) -> dict[str, Any]:
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    rss: dict[str, list[float]] = {name: [rss_mb(s)] for name, (_, s) in running.items()}
+    for round_number in range(1, plan["rounds"] + 1):
+        for kind in plan["kinds"]:
+            for name, (case, server) in running.items():
+                result = wrk.run(
+                    server.base, paths(kind, case.dialect, SIZES), plan["seconds"], CONNECTIONS
+                )
+                runs.setdefault(name, {}).setdefault(kind, []).append(asdict(result))
+                rss[name].append(rss_mb(server))
+            if sql.get(kind):
+                result = dbonly.run(database_url, sql[kind], plan["seconds"], CONNECTIONS)
+                runs.setdefault("database", {}).setdefault(kind, []).append(asdict(result))
+            print(
+                f"round {round_number} {kind}: "
+                + "  ".join(
+                    f"{n} {r[kind][-1]['requests_per_second']:.0f}" for n, r in runs.items()
+                ),
+                flush=True,
+            )
+    return {"runs": runs, "rss_mb": rss}
+
+
+def scaling(database_url: str, collector: str, plan: dict[str, Any]) -> dict[str, list[float]]:
+    """Our service traced at 100 %, 1 worker against 2, interleaved."""
+    out: dict[str, list[float]] = {"1": [], "2": []}
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector}
+    with ExitStack() as stack:
+        started = {
+            workers: stack.enter_context(
+                servers.start(
+                    servers.Case(f"w{workers}", "", env={**env, "WEB_CONCURRENCY": workers}),
+                    database_url,
+                )
+            )
+            for workers in out
+        }
+        for _ in range(plan["rounds"]):
+            for workers, server in started.items():
+                result = wrk.run(
+                    server.base, paths(SCALING_KIND, TIPG, SIZES), plan["seconds"], CONNECTIONS
+                )
+                out[workers].append(result.requests_per_second)
+    return out
+
+
+def main() -> None:
+    plan = QUICK if "--quick" in sys.argv else FULL
+    started_at = time.time()
+    database_url = bench_database(os.environ["DATABASE_URL"], SIZES)
+    sql = {k: dbonly.capture(database_url, paths(k, TIPG, SIZES)) for k in plan["kinds"]}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        pygeoapi_env = servers.pygeoapi_setup(database_url, Path(tmp))
+        collector = stack.enter_context(servers.collector(Path(tmp) / "collector.log"))
+        running = {
+            case.name: (case, stack.enter_context(servers.start(case, database_url)))
+            for case in servers.cases(collector, pygeoapi_env)
+        }
+        for case, server in running.values():  # warm-up: pools, caches
+            wrk.run(server.base, paths(plan["kinds"][0], case.dialect, SIZES), 1, CONNECTIONS)
+        measured = run_rounds(plan, running, sql, database_url)
+        labels = {name: case.label for name, (case, _) in running.items()}
+        measured["scaling"] = scaling(database_url, collector, plan)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "commit": commit,
+        "quick": plan is QUICK,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "sizes": SIZES,
+        "connections": CONNECTIONS,
+        "rounds": plan["rounds"],
+        "seconds": plan["seconds"],
+        "kinds": {k: KINDS[k][0] for k in plan["kinds"]},
+        "labels": {**labels, "database": "(f) database only (asyncpg, same SQL)"},
+        **measured,
+        "wall_seconds": round(time.time() - started_at),
+    }
+    out = (
+        ROOT
+        / "bench/results"
+        / f"{results['date']}-{commit}{'-quick' if plan is QUICK else ''}.json"
+    )
+    out.write_text(json.dumps(results, indent=1))
+    report.write(results)
+    print(
+        f"bench: {out.relative_to(ROOT)}, BENCHMARKS.md, bench/results/latest.png "
+        f"({results['wall_seconds']} s)"
+    )
+
+
+SIZES = sizes_from_env()
+
+if __name__ == "__main__":
+    main()
