@@ -20,6 +20,7 @@ from tipg.collections import Collection
 
 from app.catalog import mark_collection
 from app.errors import InvalidParameter, NotFound, ServiceUnavailable
+from app.overrides import Overrides, resolve_overrides
 
 MAX_ECHO = 80  # characters of client input quoted back in an error message
 
@@ -197,12 +198,15 @@ def properties_query(
     return names
 
 
+PARSERS: Overrides = {
+    tipg_deps.bbox_query: bbox_query,
+    tipg_deps.datetime_query: datetime_query,
+    tipg_deps.filter_query: filter_query,
+    tipg_deps.properties_query: properties_query,
+}
+
+
 def install_parameter_parsers(app: FastAPI) -> None:
-    app.dependency_overrides.update(
-        {
-            tipg_deps.bbox_query: bbox_query,
-            tipg_deps.datetime_query: datetime_query,
-            tipg_deps.filter_query: filter_query,
-            tipg_deps.properties_query: properties_query,
-        }
-    )
+    """Our parsers wherever tipg's are used (items, item, collections list)."""
+    if not resolve_overrides(app, PARSERS):
+        raise RuntimeError("tipg's parameter parsers were not found in any route")

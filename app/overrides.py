@@ -1,0 +1,53 @@
+"""Dependency overrides resolved once, at start-up, instead of on every request.
+
+FastAPI's `app.dependency_overrides` re-resolves every dependency of every request (one
+`get_dependant`, with signature inspection, per sub-dependency) while any override is set.
+With tipg's items route that cost 3.7 ms per request (items?limit=10: 12.0 → 8.3 ms, in-process,
+bench numbers in the commit). Here each route's dependency tree is rewritten in place, once:
+the routes then call our functions as if tipg had declared them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from fastapi.routing import APIRoute
+
+Overrides = dict[Callable[..., Any], Callable[..., Any]]
+
+
+def _route_dependants(app: FastAPI) -> Iterator[Dependant]:
+    """The dependency tree of every route as served, including routers included in the app."""
+    for route in app.router.routes:
+        if isinstance(route, APIRoute):
+            yield route.dependant
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:  # an included router (FastAPI >= 0.137)
+            yield from (c.dependant for c in contexts() if c.dependant is not None)
+
+
+def _swap(dependant: Dependant, overrides: Overrides) -> int:
+    swapped = 0
+    for index, sub in enumerate(dependant.dependencies):
+        replacement = overrides.get(sub.call) if sub.call is not None else None
+        if replacement is None:
+            swapped += _swap(sub, overrides)
+            continue
+        dependant.dependencies[index] = get_dependant(
+            path=sub.path or "",
+            call=replacement,
+            name=sub.name,
+            use_cache=sub.use_cache,
+            scope=sub.scope,
+        )
+        swapped += 1
+    return swapped
+
+
+def resolve_overrides(app: FastAPI, overrides: Overrides) -> int:
+    """Put `overrides` into every route's dependencies; return how many places were swapped."""
+    return sum(_swap(dependant, overrides) for dependant in _route_dependants(app))
