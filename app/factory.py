@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette_cramjam.middleware import CompressionMiddleware
+from tipg.collections import Collection
 from tipg.factory import OGCFeaturesFactory
 from tipg.factory import features_settings as tipg_features_settings
 from tipg.middleware import CacheControlMiddleware
@@ -102,7 +104,9 @@ def _build(settings: Settings, telemetry: Telemetry | None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
-    features = OGCFeaturesFactory(title=settings.api.title, collection_dependency=collection_params)
+    # tipg types the dependency as sync; FastAPI awaits an async one just the same.
+    lookup = cast(Callable[..., Collection], collection_params)
+    features = OGCFeaturesFactory(title=settings.api.title, collection_dependency=lookup)
     app.include_router(features.router, tags=["OGC API - Features"])
     app.include_router(health.router)
     if settings.api.refresh_token is not None:
