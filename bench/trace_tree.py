@@ -3,7 +3,7 @@
 Starts a loopback OTLP receiver and the service (startup.sh) exporting to it, sends one request,
 and prints every span of that trace with its duration and OGC attributes.
 
-    DATABASE_URL=$(make -s db | tail -n 1) .venv/bin/python bench/trace_tree.py [path?query]
+    DATABASE_URL=$(make -s db | tail -n 1) .venv/bin/python -m bench.trace_tree [path?query]
 """
 
 from __future__ import annotations
@@ -11,14 +11,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import httpx2 as httpx
 
-import httpx2 as httpx  # noqa: E402
-
-from tests.otlp_receiver import OtlpReceiver, ReceivedSpan  # noqa: E402
-from tests.server_process import running_server  # noqa: E402
+from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.server_process import running_server
 
 DEFAULT = "/collections/public.fire_perimeters/items?limit=10&bbox=-125,30,-110,45"
 
