@@ -25,9 +25,14 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
 
 
 def medians(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per case and kind; None where it erred or answered differently from ours."""
+    differs = results.get("differs", {})
     return {
         case: {
-            kind: {k: median_of(runs, k) for k in ("requests_per_second", "p50_ms", "p99_ms")}
+            kind: {
+                k: None if kind in differs.get(case, []) else median_of(runs, k)
+                for k in ("requests_per_second", "p50_ms", "p99_ms")
+            }
             for kind, runs in kinds.items()
         }
         for case, kinds in results["runs"].items()

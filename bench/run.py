@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import dbonly, report, servers, wrk
+from bench import answers, dbonly, report, servers, wrk
 from bench.data import bench_database, sizes_from_env
 from bench.workload import KINDS, TIPG, paths
 from tests.server_process import ROOT, Server
@@ -53,7 +53,7 @@ def run_rounds(
                 )
                 runs.setdefault(name, {}).setdefault(kind, []).append(asdict(result))
                 rss[name].append(rss_mb(server))
-            if sql.get(kind):
+            if any(sql.get(kind, [])):  # requests that run no SQL (/collections) have no (f)
                 result = dbonly.run(database_url, sql[kind], plan["seconds"], CONNECTIONS)
                 runs.setdefault("database", {}).setdefault(kind, []).append(asdict(result))
             print(
@@ -64,6 +64,24 @@ def run_rounds(
                 flush=True,
             )
     return {"runs": runs, "rss_mb": rss}
+
+
+def check_answers(
+    plan: dict[str, Any], running: dict[str, tuple[servers.Case, Server]]
+) -> dict[str, list[str]]:
+    """case -> the kinds it answers differently from ours (so its figures are not comparable)."""
+    _, ours = running["untraced"]
+    differs: dict[str, list[str]] = {}
+    for kind in plan["kinds"]:
+        if kind == "collections":  # catalogs differ by design (stock tipg lists functions too)
+            continue
+        expected = answers.fetch_summary(ours.base, paths(kind, TIPG, SIZES)[0])
+        for name, (case, server) in running.items():
+            got = answers.fetch_summary(server.base, paths(kind, case.dialect, SIZES)[0])
+            if not answers.same_answer(expected, got):
+                differs.setdefault(name, []).append(kind)
+                print(f"bench: {name} answers {kind} differently: {got} vs {expected}", flush=True)
+    return differs
 
 
 def scaling(database_url: str, collector: str, plan: dict[str, Any]) -> dict[str, list[float]]:
@@ -101,11 +119,13 @@ def main() -> None:
             case.name: (case, stack.enter_context(servers.start(case, database_url)))
             for case in servers.cases(collector, pygeoapi_env)
         }
+        measured_answers = check_answers(plan, running)
         for case, server in running.values():  # warm-up: pools, caches
             wrk.run(server.base, paths(plan["kinds"][0], case.dialect, SIZES), 1, CONNECTIONS)
         measured = run_rounds(plan, running, sql, database_url)
         labels = {name: case.label for name, (case, _) in running.items()}
         measured["scaling"] = scaling(database_url, collector, plan)
+        measured["differs"] = measured_answers
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()

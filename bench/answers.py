@@ -1,0 +1,36 @@
+"""Before timing anything: does each server answer each kind of request the way ours does?
+
+A server that ignores a parameter (a filter it does not understand, say) answers faster and
+wrongly; its figure for that kind is then not comparable and the report says so. Compared on the
+first path of each kind: numberMatched (when both give it), the number of features, the item id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2 as httpx
+
+
+def _summary(body: dict[str, Any]) -> tuple[Any, ...]:
+    if body.get("type") == "Feature":
+        return ("feature", str(body.get("id")))
+    return ("collection", body.get("numberMatched"), len(body.get("features", [])))
+
+
+def fetch_summary(base: str, path: str) -> tuple[Any, ...] | None:
+    try:
+        response = httpx.get(base + path, timeout=60)
+    except httpx.TransportError:
+        return None
+    if response.status_code != 200:
+        return ("status", response.status_code)
+    return _summary(response.json())
+
+
+def same_answer(ours: tuple[Any, ...] | None, theirs: tuple[Any, ...] | None) -> bool:
+    if ours is None or theirs is None or ours[0] != theirs[0]:
+        return False
+    if ours[0] == "collection" and None in (ours[1], theirs[1]):
+        return ours[2] == theirs[2]  # one of them does not count matches
+    return ours == theirs
