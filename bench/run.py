@@ -56,14 +56,17 @@ def run_rounds(
             if any(sql.get(kind, [])):  # requests that run no SQL (/collections) have no (f)
                 result = dbonly.run(database_url, sql[kind], plan["seconds"], CONNECTIONS)
                 runs.setdefault("database", {}).setdefault(kind, []).append(asdict(result))
-            print(
-                f"round {round_number} {kind}: "
-                + "  ".join(
-                    f"{n} {r[kind][-1]['requests_per_second']:.0f}" for n, r in runs.items()
-                ),
-                flush=True,
-            )
+            print(f"round {round_number} {kind}: {_latest(runs, kind)}", flush=True)
     return {"runs": runs, "rss_mb": rss}
+
+
+def _latest(runs: dict[str, dict[str, list[dict[str, Any]]]], kind: str) -> str:
+    rates = {
+        case: by_kind[kind][-1]["requests_per_second"]
+        for case, by_kind in runs.items()
+        if kind in by_kind
+    }
+    return "  ".join(f"{case} {rate:.0f}" for case, rate in rates.items())
 
 
 def check_answers(

@@ -1,0 +1,102 @@
+"""Time (and optionally profile) one request served in-process, with no HTTP and no load
+generator: the app called as an ASGI coroutine in a loop, so cProfile sees every frame.
+
+    DATABASE_URL=... .venv/bin/python -m bench.inprocess PATH MODE [SORT]
+
+MODE: `off` (OTEL_SDK_DISABLED), `on` (telemetry on, spans not exported), `nofastapi` (on, without
+the FastAPI instrumentation), `noasyncpg` (on, without the asyncpg instrumentation). With SORT
+(`tottime`, `cumtime`) it also prints a cProfile of 500 requests. Runs against `wfs3_bench`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import logging
+import os
+import pstats
+import sys
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from app.factory import create_app
+from app.settings import TelemetrySettings
+from bench.data import BENCH_DB
+from tests.conftest import make_settings
+
+REQUESTS = 2000
+
+
+def build(mode: str) -> Any:
+    url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{BENCH_DB}").geturl()
+    settings = make_settings(url)
+    settings.telemetry = TelemetrySettings(
+        otel_sdk_disabled=mode == "off",
+        otel_traces_exporter="none",
+        otel_metrics_exporter="none",
+        otel_logs_exporter="none",
+    )
+    app = create_app(settings)
+    if mode == "nofastapi":
+        FastAPIInstrumentor.uninstrument_app(app)
+        app.middleware_stack = None
+    if mode == "noasyncpg":
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+    return app
+
+
+async def call(app: Any, target: str) -> None:
+    path, _, query = target.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await app(scope, receive, send)
+    assert statuses == [200], statuses
+
+
+async def main(target: str, mode: str, sort: str | None) -> None:
+    app = build(mode)
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            await call(app, target)
+        start = time.perf_counter()
+        for _ in range(REQUESTS):
+            await call(app, target)
+        print(f"{mode}: {(time.perf_counter() - start) / REQUESTS * 1000:.3f} ms per request")
+        if sort:
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(500):
+                await call(app, target)
+            profile.disable()
+            pstats.Stats(profile).sort_stats(sort).print_stats(40)
+
+
+if __name__ == "__main__":
+    logging.disable(logging.INFO)
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
