@@ -18,6 +18,7 @@ from opentelemetry.trace import StatusCode
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Scope
 from tipg import errors as tipg_errors
 
 from app.xray import current_trace_header
@@ -149,6 +150,15 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "ServerError", "The server failed to answer this request.")
 
 
+def unexpected_error(scope: Scope, exc: Exception) -> JSONResponse:
+    """The 500 for an exception no handler took: logged with its stack, recorded on the span."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.record_exception(exc)
+        span.set_attribute("error.type", type(exc).__qualname__)
+    return _unexpected(Request(scope), exc)
+
+
 Handler = Callable[[Request, Exception], JSONResponse]
 
 
@@ -182,6 +192,6 @@ def add_exception_handlers(app: FastAPI) -> None:
     handlers[asyncpg.exceptions.QueryCanceledError] = _database_error
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, _on_span(handler))
-    # Unhandled exceptions reach this one outside the router; the instrumentation has already
-    # recorded them on the span.
+    # Unhandled exceptions are answered by app/observe.py, inside the request's span; this is
+    # the last resort for one raised outside it (in the proxy-header middleware, say).
     app.add_exception_handler(Exception, _unexpected)

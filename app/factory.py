@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = _build(settings, telemetry)
     _add_middleware(app, settings, traced=telemetry is not None)
     if telemetry is not None:
-        instrument(app, telemetry)
+        instrument(telemetry)
     return app
 
 

@@ -1,9 +1,10 @@
-"""Per-request observations: the access log line, request metrics, the trace id header.
+"""Per-request observations: the server span, the access log line, request metrics, the trace id
+header, and the 500 for an unhandled exception (inside the span, so it carries the trace id).
 
 One pure-ASGI middleware, just inside the proxy-header middleware (so it sees the client address
-through trusted proxies) and inside the server span (so the log line and the response header carry
-that span's ids). It reads the route template that the router leaves in the scope, so metric and
-log attributes never hold a raw path, id or query string.
+through trusted proxies); the log line and the response header carry the span's ids. It reads
+the route template that the router leaves in the scope, so metric and log attributes never hold a
+raw path, id or query string.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import logging
 import time
 
-from opentelemetry import metrics, trace
+from opentelemetry import context, metrics, trace
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import unexpected_error
+from app.server_span import finish_server_span, start_server_span
 from app.xray import HEADER, current_trace_header
 
 access_log = logging.getLogger("app.access")
@@ -49,11 +52,12 @@ def route_of(scope: Scope) -> str | None:
 
 
 class _Response:
-    __slots__ = ("status", "bytes")
+    __slots__ = ("status", "bytes", "started")
 
     def __init__(self) -> None:
         self.status = 500  # what the client gets if nothing is sent before an exception
         self.bytes = 0
+        self.started = False
 
 
 class ObserveMiddleware:
@@ -68,37 +72,57 @@ class ObserveMiddleware:
             return
         start = time.perf_counter()
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
-        base_attributes = {"http.request.method": method, "url.scheme": scope["scheme"]}
+        span = start_server_span(scope, method) if self.traced else None
+        token = context.attach(trace.set_span_in_context(span)) if span is not None else None
         response = _Response()
+        try:
+            await self._serve(scope, receive, send, response)
+        finally:
+            seconds = time.perf_counter() - start
+            route = route_of(scope)
+            if self.metrics:
+                self._record(method, scope["scheme"], route, response.status, seconds)
+            if span is not None:
+                span.set_attribute("http.response.body.size", response.bytes)
+                finish_server_span(span, method, route, response.status)
+            _log_access(scope, route, response, seconds)
+            if token is not None:
+                context.detach(token)
 
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, response: _Response) -> None:
         async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start":
+                response.started = True
                 response.status = message["status"]
                 if self.traced:
                     _add_trace_header(message)
             elif message["type"] == "http.response.body":
                 response.bytes += len(message.get("body", b""))
-                if self.traced and not message.get("more_body", False):
-                    # Now: the server span ends as soon as the last body part is sent.
-                    span = trace.get_current_span()
-                    span.set_attribute("http.response.body.size", response.bytes)
             await send(message)
 
+        active = {"http.request.method": scope["method"], "url.scheme": scope["scheme"]}
         if self.metrics:
-            self.metrics.active.add(1, base_attributes)
+            self.metrics.active.add(1, active)
         try:
             await self.app(scope, receive, send_observed)
+        except Exception as exc:
+            # Inside the span, so the 500 carries the trace id like every other error.
+            if response.started:
+                raise
+            await unexpected_error(scope, exc)(scope, receive, send_observed)
         finally:
-            seconds = time.perf_counter() - start
-            route = route_of(scope)
             if self.metrics:
-                self.metrics.active.add(-1, base_attributes)
-                self._record(base_attributes, route, response.status, seconds)
-            _log_access(scope, route, response, seconds)
+                self.metrics.active.add(-1, active)
 
-    def _record(self, base: dict[str, str], route: str | None, status: int, seconds: float) -> None:
+    def _record(
+        self, method: str, scheme: str, route: str | None, status: int, seconds: float
+    ) -> None:
         assert self.metrics is not None
-        attributes: dict[str, str | int] = {**base, "http.response.status_code": status}
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            "url.scheme": scheme,
+            "http.response.status_code": status,
+        }
         if route is not None:
             attributes["http.route"] = route
         self.metrics.duration.record(seconds, attributes)

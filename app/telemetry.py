@@ -9,8 +9,9 @@ no per-request work), and the OTLP protocol per signal.
 It works the same under plain `uvicorn` and under `opentelemetry-instrument uvicorn`. Without
 opentelemetry-distro (deliberately not installed), the launcher sets no provider; it only runs the
 installed instrumentors, which patch `fastapi.FastAPI` with a subclass that instruments each new
-app with default options, and wrap asyncpg. So our app is built from the original FastAPI class
-and instrumented here, once, with our options; asyncpg is instrumented once by whoever comes first.
+app, and wrap asyncpg. Our app is built from the original FastAPI class (its server span comes
+from app/server_span.py, which is cheaper), and asyncpg is instrumented once by whoever comes
+first.
 
 Every other module only asks `trace.get_tracer(__name__)` / `metrics.get_meter(__name__)`.
 """
@@ -29,7 +30,6 @@ from fastapi import FastAPI
 from opentelemetry import _logs, metrics, propagate, trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -47,8 +47,6 @@ from app.xray import AdoptingXRayIdGenerator, AlbAwareXRayPropagator
 
 logger = logging.getLogger(__name__)
 
-# Probes are polled every few seconds by the ALB and ECS: spans for them are noise.
-EXCLUDED_URLS = "healthz,readyz"
 SHUTDOWN_SECONDS = 5.0
 
 Signal = Literal["traces", "metrics", "logs"]
@@ -193,19 +191,11 @@ def fastapi_class() -> type[FastAPI]:
     return original or FastAPI
 
 
-def instrument(app: FastAPI, telemetry: Telemetry) -> None:
-    """Server spans named by route template, SQL client spans below them; once per app.
+def instrument(telemetry: Telemetry) -> None:
+    """SQL client spans below the request's server span (app/server_span.py makes that one).
 
-    Request metrics come from our own middleware (app/observe.py), so the instrumentation gets a
-    no-op meter: one set of metric names, with the attributes we chose.
+    asyncpg is instrumented once, by whichever comes first: opentelemetry-instrument or us.
     """
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=NoOpMeterProvider(),
-        excluded_urls=EXCLUDED_URLS,
-        exclude_spans=["receive", "send"],
-    )
     asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
         asyncpg_instrumentor.instrument(tracer_provider=telemetry.tracer_provider)

@@ -1,0 +1,60 @@
+"""The request's server span, made by our own middleware rather than by
+opentelemetry-instrumentation-fastapi.
+
+That instrumentation's ASGI middleware matched every request against the routes a second time,
+wrapped receive and send, and gathered a dozen attributes: 0.3 ms per request, a third of a whole
+untraced items/{id} request (bench/inprocess.py: 1.31 ms with it, 1.00 ms without, untraced
+1.07 ms). Here the span is started once the trusted-proxy headers are applied, named by the
+route template once the router has matched it, and carries the semantic-convention attributes
+that X-Ray and the dashboards use. /healthz and /readyz get none.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.asgi import asgi_getter
+from opentelemetry.trace import Span, SpanKind, StatusCode
+from starlette.types import Scope
+
+EXCLUDED_PATHS = frozenset({"/healthz", "/readyz"})  # polled by the ALB and ECS: noise
+
+_tracer = trace.get_tracer(__name__)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def start_server_span(scope: Scope, method: str) -> Span | None:
+    """A SERVER span continuing the caller's trace (X-Ray or W3C headers), or None for probes."""
+    if scope["path"] in EXCLUDED_PATHS:
+        return None
+    context = propagate.extract(cast(dict[str, Any], scope), getter=asgi_getter)
+    client = scope.get("client")
+    attributes = {
+        "http.request.method": method,
+        "url.scheme": scope["scheme"],
+        "url.path": scope["path"],
+        "server.address": _header(scope, b"host") or "",
+        "client.address": client[0] if client else "",
+        "user_agent.original": _header(scope, b"user-agent") or "",
+        "network.protocol.version": scope.get("http_version", "1.1"),
+    }
+    if scope.get("query_string"):
+        attributes["url.query"] = scope["query_string"].decode("latin-1")
+    return _tracer.start_span(method, context=context, kind=SpanKind.SERVER, attributes=attributes)
+
+
+def finish_server_span(span: Span, method: str, route: str | None, status: int) -> None:
+    if route is not None:
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(StatusCode.ERROR)
+    span.end()
