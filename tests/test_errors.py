@@ -93,3 +93,25 @@ def test_injection_attempts_left_the_tables_intact(
     guarded_client.get(ITEMS, params={"filter": "cause = 'x'; DROP TABLE fire_lines"})
     guarded_client.get(ITEMS, params={"sortby": 'acres"; DROP TABLE fire_lines; --'})
     assert sql("SELECT count(*) FROM fire_lines") == 4000
+
+
+def test_an_unhandled_exception_is_a_generic_500_json(
+    make_app: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals: SELECT * FROM pg_authid")
+
+    app.add_api_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+        assert client.get("/collections").status_code == 200, "and the service goes on"
+    assert response.status_code == 500
+    assert response.json() == {
+        "code": "ServerError",
+        "description": "The server failed to answer this request.",
+    }
+    assert "pg_authid" not in response.text
+    [logged] = [r for r in caplog.records if r.name == "app.errors"]
+    assert logged.exc_info is not None, "the stack goes to the log, not the client"
