@@ -1,4 +1,8 @@
-"""BENCHMARKS.md and the chart, from one results file (medians of the interleaved rounds)."""
+"""BENCHMARKS.md and the chart, from one results file (medians of the interleaved rounds).
+
+`make bench` writes BENCHMARKS.md and bench/results/latest.png; `make bench-quick` writes
+bench/results/quick.md and quick.png, so a quick check never replaces the full record.
+"""
 
 from __future__ import annotations
 
@@ -145,11 +149,16 @@ def write(results: dict[str, Any]) -> None:
         "",
         *rss_table(results, labels),
         "",
-        "![requests per second](bench/results/latest.png)",
+        f"![requests per second](bench/results/{_stem(results)}.png)",
         "",
     ]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(out))
-    chart(results, m, labels, ROOT / "bench/results/latest.png")
+    markdown = ROOT / ("bench/results/quick.md" if results["quick"] else "BENCHMARKS.md")
+    markdown.write_text("\n".join(out))
+    chart(results, m, labels, ROOT / f"bench/results/{_stem(results)}.png")
+
+
+def _stem(results: dict[str, Any]) -> str:
+    return "quick" if results["quick"] else "latest"
 
 
 def chart(results: dict[str, Any], m: dict[str, Any], labels: dict[str, str], path: Path) -> None:

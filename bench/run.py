@@ -2,7 +2,8 @@
 
 Each round runs every kind against every case in turn (A B C ... A B C ...), so drift in this
 machine's speed falls on all cases alike; the median of the rounds is reported. Results go to
-bench/results/<date>-<commit>.json, BENCHMARKS.md and bench/results/latest.png.
+bench/results/<date>-<commit>.json, BENCHMARKS.md and bench/results/latest.png (quick: quick.md
+and quick.png in bench/results/).
 """
 
 from __future__ import annotations
@@ -153,10 +154,7 @@ def main() -> None:
     )
     out.write_text(json.dumps(results, indent=1))
     report.write(results)
-    print(
-        f"bench: {out.relative_to(ROOT)}, BENCHMARKS.md, bench/results/latest.png "
-        f"({results['wall_seconds']} s)"
-    )
+    print(f"bench: {out.relative_to(ROOT)} and its report ({results['wall_seconds']} s)")
 
 
 SIZES = sizes_from_env()
