@@ -85,8 +85,14 @@ def test_request_duration_by_method_route_and_status(
         "http.response.status_code": 200,
         "url.scheme": "http",
     }
-    all_points = latest(receiver, "http.server.request.duration")
-    assert {p.attributes["http.response.status_code"] for p in all_points} >= {200, 400, 404}
+
+    # The fixture's requests may straddle an export: wait for the one that holds them all.
+    def all_statuses() -> list[ReceivedPoint]:
+        points = points_now(receiver, "http.server.request.duration")
+        statuses = {p.attributes["http.response.status_code"] for p in points}
+        return points if statuses >= {200, 400, 404} else []
+
+    all_points = receiver.wait_until(all_statuses)
     for point in all_points:
         assert set(point.attributes) <= DURATION_KEYS
         values = " ".join(str(v) for v in point.attributes.values())
