@@ -9,6 +9,8 @@ the routes then call our functions as if tipg had declared them.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -51,3 +53,39 @@ def _swap(dependant: Dependant, overrides: Overrides) -> int:
 def resolve_overrides(app: FastAPI, overrides: Overrides) -> int:
     """Put `overrides` into every route's dependencies; return how many places were swapped."""
     return sum(_swap(dependant, overrides) for dependant in _route_dependants(app))
+
+
+def _all_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _all_calls(sub)
+
+
+def _inline(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)  # FastAPI reads the signature and annotations through __wrapped__
+    async def called_in_the_event_loop(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return called_in_the_event_loop
+
+
+def run_inline(app: FastAPI, module: str, leave: Overrides) -> int:
+    """Call the plain-`def` dependencies of `module` in the event loop, not in a worker thread.
+
+    FastAPI runs every sync dependency in a thread pool; for a parser that does no I/O the hop
+    costs more than the work. Only for modules whose dependencies are known not to block. Calls
+    in `leave` are left alone (they are about to be overridden). Run it before the overrides: a
+    wrapped dependency's own sub-dependencies are read afresh from its signature.
+    """
+    dependants = list(_route_dependants(app))
+    sync = {
+        call
+        for dependant in dependants
+        for call in _all_calls(dependant)
+        if getattr(call, "__module__", None) == module
+        and inspect.isfunction(call)
+        and not inspect.iscoroutinefunction(call)
+        and call not in leave
+    }
+    return resolve_overrides(app, {call: _inline(call) for call in sync})

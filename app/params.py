@@ -23,7 +23,7 @@ from tipg.collections import Collection
 
 from app.catalog import mark_collection
 from app.errors import InvalidParameter, NotFound, ServiceUnavailable
-from app.overrides import Overrides, resolve_overrides
+from app.overrides import Overrides, resolve_overrides, run_inline
 
 MAX_ECHO = 80  # characters of client input quoted back in an error message
 
@@ -210,6 +210,8 @@ PARSERS: Overrides = {
 
 
 def install_parameter_parsers(app: FastAPI) -> None:
-    """Our parsers wherever tipg's are used (items, item, collections list)."""
+    """Our parsers wherever tipg's are used (items, item, collections list); tipg's other
+    parameter dependencies (ids, sortby, output type, collections list) run in the event loop."""
+    run_inline(app, tipg_deps.__name__, leave=PARSERS)
     if not resolve_overrides(app, PARSERS):
         raise RuntimeError("tipg's parameter parsers were not found in any route")
