@@ -76,7 +76,7 @@ class ObserveMiddleware:
         token = context.attach(trace.set_span_in_context(span)) if span is not None else None
         response = _Response()
         try:
-            await self._serve(scope, receive, send, response)
+            await self._serve(scope, receive, send, response, method)
         finally:
             seconds = time.perf_counter() - start
             route = route_of(scope)
@@ -89,7 +89,9 @@ class ObserveMiddleware:
             if token is not None:
                 context.detach(token)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, response: _Response) -> None:
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, response: _Response, method: str
+    ) -> None:
         async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response.started = True
@@ -100,7 +102,7 @@ class ObserveMiddleware:
                 response.bytes += len(message.get("body", b""))
             await send(message)
 
-        active = {"http.request.method": scope["method"], "url.scheme": scope["scheme"]}
+        active = {"http.request.method": method, "url.scheme": scope["scheme"]}
         if self.metrics:
             self.metrics.active.add(1, active)
         try:
