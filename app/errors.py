@@ -150,15 +150,6 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "ServerError", "The server failed to answer this request.")
 
 
-def unexpected_error(scope: Scope, exc: Exception) -> JSONResponse:
-    """The 500 for an exception no handler took: logged with its stack, recorded on the span."""
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.record_exception(exc)
-        span.set_attribute("error.type", type(exc).__qualname__)
-    return _unexpected(Request(scope), exc)
-
-
 Handler = Callable[[Request, Exception], JSONResponse]
 
 
@@ -177,6 +168,11 @@ def _on_span(handler: Handler) -> Handler:
         return response
 
     return handle
+
+
+def unexpected_error(scope: Scope, exc: Exception) -> JSONResponse:
+    """The 500 for an exception no handler took: logged with its stack, recorded on the span."""
+    return _on_span(_unexpected)(Request(scope), exc)
 
 
 def add_exception_handlers(app: FastAPI) -> None:

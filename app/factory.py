@@ -25,7 +25,7 @@ from app.proxy import ProxyHeadersMiddleware
 from app.routes import health
 from app.routes.refresh import refresh_router
 from app.settings import ConfigError, Settings
-from app.telemetry import Telemetry, fastapi_class, instrument, setup
+from app.telemetry import Telemetry, fastapi_class, setup
 
 # Cache-Control goes on metadata only: features change with the data, probes must not be cached.
 NOT_CACHED = {r".*/items(/.*)?$", r"^/healthz$", r"^/readyz$", r"^/refresh$"}
@@ -75,8 +75,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     telemetry = setup(settings.telemetry)
     app = _build(settings, telemetry)
     _add_middleware(app, settings, traced=telemetry is not None)
-    if telemetry is not None:
-        instrument(telemetry)
     return app
 
 

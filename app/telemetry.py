@@ -157,6 +157,7 @@ def _start(settings: TelemetrySettings) -> Telemetry:
     propagate.set_global_textmap(
         CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])
     )
+    _instrument_asyncpg(telemetry.tracer_provider)
     logger.info(
         "telemetry on: OTLP traces over %s, metrics over %s, logs over %s; auto-instrumentation "
         "launcher: %s",
@@ -177,6 +178,14 @@ def setup(settings: TelemetrySettings) -> Telemetry | None:
     return _telemetry
 
 
+def _instrument_asyncpg(provider: TracerProvider) -> None:
+    """SQL client spans below the request's server span (app/server_span.py makes that one),
+    once per process: by opentelemetry-instrument if it came first, else here."""
+    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
+    if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
+        asyncpg_instrumentor.instrument(tracer_provider=provider)
+
+
 def _undo_auto_instrumentation() -> None:
     # Under opentelemetry-instrument, asyncpg is wrapped even when the SDK is off: unwrap it so
     # that "disabled" really costs nothing. (FastAPI is handled by fastapi_class().)
@@ -189,13 +198,3 @@ def fastapi_class() -> type[FastAPI]:
     """FastAPI itself, even when opentelemetry-instrument has swapped in its subclass."""
     original: type[FastAPI] | None = getattr(FastAPIInstrumentor(), "_original_fastapi", None)
     return original or FastAPI
-
-
-def instrument(telemetry: Telemetry) -> None:
-    """SQL client spans below the request's server span (app/server_span.py makes that one).
-
-    asyncpg is instrumented once, by whichever comes first: opentelemetry-instrument or us.
-    """
-    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
-        asyncpg_instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
