@@ -12,11 +12,10 @@ machine it competes for CPU with the server, as a sidecar collector would.
 from __future__ import annotations
 
 import os
-import re
 import statistics
-import subprocess
 from contextlib import ExitStack
 
+from bench import wrk
 from tests.otlp_receiver import OtlpReceiver
 from tests.server_process import running_server
 
@@ -26,19 +25,12 @@ CONNECTIONS = int(os.environ.get("CONNECTIONS", "8"))
 PATH_QUERY = os.environ.get("PATH_QUERY", "/collections/public.fire_perimeters/items?limit=50")
 
 
-def wrk(url: str) -> float:
-    """Requests per second of one wrk run; fails on any non-2xx answer or socket error."""
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk saw errors:\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
-    return float(match.group(1))
+def rate(base: str) -> float:
+    """Requests per second of one wrk run (bench/wrk.py); fails on any non-2xx or socket error."""
+    result = wrk.run(base, [PATH_QUERY], SECONDS, CONNECTIONS)
+    if result.errors:
+        raise SystemExit(f"wrk saw {result.errors} errors against {base}{PATH_QUERY}")
+    return result.requests_per_second
 
 
 def main() -> None:
@@ -58,11 +50,11 @@ def main() -> None:
             for name, env in cases.items()
         }
         for server in servers.values():
-            wrk(server.base + PATH_QUERY)  # warm-up: pool connections, PostgreSQL caches
+            rate(server.base)  # warm-up: pool connections, PostgreSQL caches
         results: dict[str, list[float]] = {name: [] for name in servers}
         for round_number in range(1, ROUNDS + 1):
             for name, server in servers.items():
-                results[name].append(wrk(server.base + PATH_QUERY))
+                results[name].append(rate(server.base))
             print(
                 f"round {round_number}: "
                 + "  ".join(f"{n} {r[-1]:.1f}" for n, r in results.items())

@@ -192,6 +192,3 @@ class OtlpReceiver(
             if time.monotonic() > deadline:
                 raise AssertionError(f"not received within {seconds}s")
             time.sleep(0.05)
-
-    def wait_for(self, count: int, seconds: float = 15) -> list[ReceivedSpan]:
-        return self.wait_until(lambda: len(self.spans) >= count and list(self.spans), seconds)

@@ -13,17 +13,17 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import httpx2 as httpx
 import pytest
 
+from tests.polling import eventually
 from tests.server_process import ROOT, free_port, running_server
 
-T = TypeVar("T")
 LOG_GROUP = "/veda-wfs3/e2e-metrics"
 ITEMS = "/collections/public.fire_perimeters/items"
 AWS = {
@@ -31,14 +31,6 @@ AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
-
-
-def eventually(found: Callable[[], T | None], seconds: float = 30, what: str = "") -> T:
-    deadline = time.monotonic() + seconds
-    while (result := found()) is None or result == []:
-        assert time.monotonic() < deadline, f"not seen within {seconds}s: {what}"
-        time.sleep(0.5)
-    return result
 
 
 @contextlib.contextmanager

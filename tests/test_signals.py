@@ -14,6 +14,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.otlp_receiver import OtlpReceiver, ReceivedPoint
+from tests.polling import eventually
 from tests.server_process import Server, running_server
 from tests.tcp_proxy import TcpProxy
 from tests.test_tracing import SERVER_KIND, STATUS_ERROR, otlp_env, spans_of, trace_id_of
@@ -133,7 +134,7 @@ def test_stdout_is_json_with_one_access_line_per_request(server: Server) -> None
     def access_line() -> list[dict[str, object]]:
         return [r for r in server.json_lines() if r.get("trace_id") == trace_id]
 
-    [line] = wait(access_line)
+    [line] = eventually(access_line, 10, "the access line")
     assert line["logger"] == "app.access"
     assert line["http.request.method"] == "GET"
     assert line["http.route"] == ITEMS_ROUTE
@@ -170,12 +171,14 @@ def test_a_database_outage_is_an_error_span_and_a_logged_warning(
     assert span.attributes["error.type"]
     assert [name for name, _ in span.events] == ["exception"]
     trace_id = response.headers["x-amzn-trace-id"].removeprefix("Root=")
-    warnings = wait(
+    warnings = eventually(
         lambda: [
             r
             for r in server.json_lines()
             if r.get("trace_id") == trace_id and r["level"] == "WARNING"
-        ]
+        ],
+        10,
+        "the warning line",
     )
     assert "database unavailable" in str(warnings[0]["message"])
 
@@ -191,16 +194,6 @@ def test_no_secret_in_any_exported_byte_or_log_line(
     for secret in (password, AUTHORIZATION.split()[1], COOKIE.split("=")[1]):
         assert secret.encode() not in exported
         assert secret.encode() not in server.output
-
-
-def wait(found: object, seconds: float = 10) -> list[dict[str, object]]:
-    """Poll a callable returning a list until it is non-empty."""
-    assert callable(found)
-    deadline = time.monotonic() + seconds
-    while not (result := found()):
-        assert time.monotonic() < deadline, "not logged in time"
-        time.sleep(0.1)
-    return list(result)
 
 
 def test_the_sampler_comes_from_the_environment(database_url: str) -> None:
