@@ -7,6 +7,10 @@ drifts by 10-20 % between runs. The sink discards what it receives, in this proc
 machine it competes for CPU with the server, as a sidecar collector would.
 
     make bench-overhead                     # ROUNDS=5 SECONDS=10 CONNECTIONS=8 PATH_QUERY=...
+    VARIANTS=traced,nologs,nometrics,noexport,disabled make bench-overhead
+
+VARIANTS picks the servers (default `traced,disabled`); the extra ones are traced with one signal
+switched off, to say where the cost of tracing lies.
 """
 
 from __future__ import annotations
@@ -23,6 +27,23 @@ ROUNDS = int(os.environ.get("ROUNDS", "5"))
 SECONDS = int(os.environ.get("SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "8"))
 PATH_QUERY = os.environ.get("PATH_QUERY", "/collections/public.fire_perimeters/items?limit=50")
+VARIANTS = os.environ.get("VARIANTS", "traced,disabled").split(",")
+
+
+def variant_env(name: str, endpoint: str) -> dict[str, str]:
+    """Server environment of one variant: traced, minus whatever its name switches off."""
+    if name == "disabled":
+        return {"OTEL_SDK_DISABLED": "true"}
+    traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_TRACES_SAMPLER": "always_on"}
+    switched_off = {
+        "traced": {},
+        "nologs": {"OTEL_LOGS_EXPORTER": "none"},
+        "nometrics": {"OTEL_METRICS_EXPORTER": "none"},
+        "noexport": {"OTEL_TRACES_EXPORTER": "none"},
+    }
+    if name not in switched_off:
+        raise SystemExit(f"unknown variant {name!r}: traced, nologs, nometrics, noexport, disabled")
+    return traced | switched_off[name]
 
 
 def rate(base: str) -> float:
@@ -37,13 +58,7 @@ def main() -> None:
     database_url = os.environ["DATABASE_URL"]
     sink = OtlpReceiver(discard=True)
     sink.start()
-    cases = {
-        "traced": {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
-            "OTEL_TRACES_SAMPLER": "always_on",
-        },
-        "disabled": {"OTEL_SDK_DISABLED": "true"},
-    }
+    cases = {name: variant_env(name, sink.endpoint) for name in VARIANTS}
     with ExitStack() as stack:
         servers = {
             name: stack.enter_context(running_server(database_url, **env))
@@ -64,7 +79,9 @@ def main() -> None:
     print(f"\n{PATH_QUERY}, {CONNECTIONS} connections, {SECONDS}s x {ROUNDS} rounds, interleaved")
     for name, median in medians.items():
         print(f"  {name:9s} median {median:8.1f} req/s  runs {results[name]}")
-    print(f"  traced / disabled = {medians['traced'] / medians['disabled']:.3f}")
+    if "disabled" in medians:
+        for name in (n for n in VARIANTS if n != "disabled"):
+            print(f"  {name} / disabled = {medians[name] / medians['disabled']:.3f}")
     print(f"  spans received by the sink: {sink.received}")
 
 

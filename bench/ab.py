@@ -1,0 +1,83 @@
+"""Before/after, side by side: the working tree against a git revision, both served at once (one
+worker each, startup.sh, traced to the real collector), loaded in interleaved rounds per path.
+
+    make bench-ab BASE=HEAD                 # PATHS=p1,p2 ROUNDS=5 SECONDS=5 CONNECTIONS=8
+    make bench-ab BASE=HEAD OTEL_SDK_DISABLED=true     # both untraced
+
+The revision is checked out as a git worktree in .cache/bench/base sharing this .venv, so only
+the code differs. Prints per path the medians and after/before; this is the figure a
+performance commit quotes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+from contextlib import ExitStack
+
+from bench import servers, wrk
+from tests.server_process import ROOT, running_server
+
+BASE = os.environ.get("BASE", "HEAD")
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+SECONDS = int(os.environ.get("SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "8"))
+PATHS = os.environ.get(
+    "PATHS",
+    "/collections/public.fire_perimeters/items/2,"
+    "/collections/public.fire_perimeters/items?limit=10,/collections",
+).split(",")
+WORKTREE = ROOT / ".cache/bench/base"
+
+
+def checkout(revision: str) -> str:
+    """The revision in WORKTREE (detached), with this checkout's .venv; returns its short hash."""
+    if not WORKTREE.exists():
+        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(WORKTREE)], check=True)
+    subprocess.run(["git", "-C", str(WORKTREE), "checkout", "-q", "--detach", revision], check=True)
+    venv = WORKTREE / ".venv"
+    if not venv.exists():
+        venv.symlink_to(ROOT / ".venv")
+    return subprocess.run(
+        ["git", "-C", str(WORKTREE), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def rate(base: str, path: str) -> float:
+    result = wrk.run(base, [path], SECONDS, CONNECTIONS)
+    if result.errors:
+        raise SystemExit(f"wrk saw {result.errors} errors against {base}{path}")
+    return result.requests_per_second
+
+
+def main() -> None:
+    database_url = os.environ["DATABASE_URL"]
+    before_label = f"before ({checkout(BASE)})"
+    with ExitStack() as stack:
+        endpoint = stack.enter_context(servers.collector(ROOT / ".cache/bench/otelcol-ab.log"))
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "WEB_CONCURRENCY": "1"}
+        commands = {before_label: [str(WORKTREE / "startup.sh")], "after (working tree)": None}
+        running = {
+            label: stack.enter_context(running_server(database_url, command, **env))
+            for label, command in commands.items()
+        }
+        for path in PATHS:
+            runs: dict[str, list[float]] = {label: [] for label in running}
+            for server in running.values():
+                rate(server.base, path)  # warm-up
+            for _ in range(ROUNDS):
+                for label, server in running.items():
+                    runs[label].append(rate(server.base, path))
+            medians = [statistics.median(values) for values in runs.values()]
+            print(f"{path}  ({ROUNDS} x {SECONDS} s interleaved, {CONNECTIONS} connections)")
+            for label, values in runs.items():
+                print(f"  {label:24s} median {statistics.median(values):8.1f}  runs {values}")
+            print(f"  after / before = {medians[1] / medians[0]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
