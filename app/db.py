@@ -57,14 +57,12 @@ def catalog_settings(settings: Settings) -> TipgCatalogSettings:
     )
 
 
-async def reset_untraced(conn: asyncpg.Connection) -> None:
-    """asyncpg's own reset on release, without a span: it is pool housekeeping, not the
-    request's work, and would otherwise add one `SELECT pg_advisory_unlock_all(); …` span to
-    every traced request."""
-    query = conn.get_reset_query()
-    if query:
-        with suppress_instrumentation():
-            await conn.execute(query)
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """Release a connection without asyncpg's reset query (`SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL`): a round trip per request to undo session state that no
+    request creates here (tipg and this app run no SET, LISTEN, cursor or advisory lock outside
+    connection set-up). asyncpg still rolls back an open transaction before calling this. The
+    reset also undid the search_path tipg sets on connect; keeping it is what tipg intends."""
 
 
 async def open_pool(app: FastAPI, settings: Settings) -> None:
@@ -84,7 +82,7 @@ async def open_pool(app: FastAPI, settings: Settings) -> None:
             "statement_timeout": str(settings.pool.statement_timeout_ms),
             "application_name": "veda-wfs3",
         },
-        reset=reset_untraced,
+        reset=keep_session,
     )
     if app.state.pool_wait is not None:
         app.state.pool = MeasuredPool(app.state.pool, app.state.pool_wait)
