@@ -130,13 +130,13 @@ def _logger_provider(settings: TelemetrySettings, resource: Resource) -> LoggerP
     return provider
 
 
-def _otlp_log_handler(provider: LoggerProvider) -> logging.Handler:
-    """Every log line at INFO and above also goes over OTLP, with its span's ids."""
+def _otlp_log_handler(provider: LoggerProvider, level: str) -> logging.Handler:
+    """Log lines at `level` and above also go over OTLP, with their span's ids."""
     with warnings.catch_warnings():
         # The SDK's handler is deprecated in favour of opentelemetry-instrumentation-logging,
         # whose instrumentor would also patch logging under opentelemetry-instrument only.
         warnings.simplefilter("ignore", DeprecationWarning)
-        handler = LoggingHandler(level=logging.INFO, logger_provider=provider)
+        handler = LoggingHandler(level=logging.getLevelName(level), logger_provider=provider)
     handler.addFilter(exclude_telemetry_logs)
     logging.getLogger().addHandler(handler)
     return handler
@@ -149,7 +149,11 @@ def _start(settings: TelemetrySettings) -> Telemetry:
         tracer_provider=_tracer_provider(settings, resource),
         meter_provider=_meter_provider(settings, resource),
         logger_provider=logger_provider,
-        log_handler=_otlp_log_handler(logger_provider) if settings.protocol("logs") else None,
+        log_handler=(
+            _otlp_log_handler(logger_provider, settings.wfs3_otlp_log_level)
+            if settings.protocol("logs")
+            else None
+        ),
     )
     trace.set_tracer_provider(telemetry.tracer_provider)
     metrics.set_meter_provider(telemetry.meter_provider)

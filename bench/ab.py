@@ -33,18 +33,17 @@ WORKTREE = ROOT / ".cache/bench/base"
 
 def checkout(revision: str) -> str:
     """The revision in WORKTREE (detached), with this checkout's .venv; returns its short hash."""
+    # Resolved here: inside the worktree, HEAD would name the worktree's own checkout.
+    revision = subprocess.run(
+        ["git", "rev-parse", "--short", revision], capture_output=True, text=True, check=True
+    ).stdout.strip()
     if not WORKTREE.exists():
         subprocess.run(["git", "worktree", "add", "-q", "--detach", str(WORKTREE)], check=True)
     subprocess.run(["git", "-C", str(WORKTREE), "checkout", "-q", "--detach", revision], check=True)
     venv = WORKTREE / ".venv"
     if not venv.exists():
         venv.symlink_to(ROOT / ".venv")
-    return subprocess.run(
-        ["git", "-C", str(WORKTREE), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    return revision
 
 
 def rate(base: str, path: str) -> float:

@@ -145,11 +145,20 @@ def test_stdout_is_json_with_one_access_line_per_request(server: Server) -> None
     assert len(str(line["span_id"])) == 16
 
 
-def test_otlp_logs_carry_the_span_ids(server: Server, receiver: OtlpReceiver) -> None:
-    response = httpx.get(f"{server.base}/collections")
-    trace_hex = trace_id_of(response)
-    [span] = [s for s in spans_of(receiver, trace_hex) if s.kind == SERVER_KIND]
-    [record] = receiver.wait_until(lambda: [r for r in receiver.logs if r.trace_id == trace_hex])
+def test_access_lines_go_over_otlp_when_asked(database_url: str) -> None:
+    """WFS3_OTLP_LOG_LEVEL=info: the access lines too, with their span's ids."""
+    receiver = OtlpReceiver()
+    receiver.start()
+    try:
+        with running_server(database_url, **otlp_env(receiver), WFS3_OTLP_LOG_LEVEL="info") as srv:
+            response = httpx.get(f"{srv.base}/collections")
+            trace_hex = trace_id_of(response)
+            [span] = [s for s in spans_of(receiver, trace_hex) if s.kind == SERVER_KIND]
+            [record] = receiver.wait_until(
+                lambda: [r for r in receiver.logs if r.trace_id == trace_hex]
+            )
+    finally:
+        receiver.stop()
     assert record.span_id == span.span_id
     assert record.body == "GET /collections 200"
     assert record.attributes["http.route"] == "/collections"
@@ -181,6 +190,11 @@ def test_a_database_outage_is_an_error_span_and_a_logged_warning(
         "the warning line",
     )
     assert "database unavailable" in str(warnings[0]["message"])
+    # The same warning over OTLP with the span's ids (WARNING and up, by default) ...
+    [record] = receiver.wait_until(lambda: [r for r in receiver.logs if r.trace_id == trace_hex])
+    assert (record.severity, record.span_id) == ("WARN", span.span_id)
+    # ... and none of the access lines written before it: stdout carries those.
+    assert not [r for r in receiver.logs if r.severity == "INFO"]
 
 
 def test_no_secret_in_any_exported_byte_or_log_line(
@@ -188,8 +202,8 @@ def test_no_secret_in_any_exported_byte_or_log_line(
 ) -> None:
     password = urlsplit(database_url).password
     assert password
-    httpx.get(f"{server.base}/collections", headers={"Authorization": AUTHORIZATION})
-    receiver.wait_until(lambda: len(receiver.logs) > 5)
+    response = httpx.get(f"{server.base}/collections", headers={"Authorization": AUTHORIZATION})
+    spans_of(receiver, trace_id_of(response))
     exported = b"".join(receiver.raw)
     for secret in (password, AUTHORIZATION.split()[1], COOKIE.split("=")[1]):
         assert secret.encode() not in exported
