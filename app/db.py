@@ -32,6 +32,7 @@ from tipg.settings import PostgresSettings as TipgPostgresSettings
 from app.catalog import observed
 from app.pool_metrics import MeasuredPool, observe_pool
 from app.settings import Settings
+from app.sql_spans import TracedConnection
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -83,6 +84,9 @@ async def open_pool(app: FastAPI, settings: Settings) -> None:
             "application_name": "veda-wfs3",
         },
         reset=keep_session,
+        connection_class=(
+            asyncpg.Connection if settings.telemetry.otel_sdk_disabled else TracedConnection
+        ),
     )
     if app.state.pool_wait is not None:
         app.state.pool = MeasuredPool(app.state.pool, app.state.pool_wait)

@@ -9,9 +9,9 @@ no per-request work), and the OTLP protocol per signal.
 It works the same under plain `uvicorn` and under `opentelemetry-instrument uvicorn`. Without
 opentelemetry-distro (deliberately not installed), the launcher sets no provider; it only runs the
 installed instrumentors, which patch `fastapi.FastAPI` with a subclass that instruments each new
-app, and wrap asyncpg. Our app is built from the original FastAPI class (its server span comes
-from app/server_span.py, which is cheaper), and asyncpg is instrumented once by whoever comes
-first.
+app. Our app is built from the original FastAPI class (its server span comes from
+app/server_span.py, which is cheaper). SQL spans come from the pool's connection class
+(app/sql_spans.py); no asyncpg instrumentor is installed, so there is nothing to patch twice.
 
 Every other module only asks `trace.get_tracer(__name__)` / `metrics.get_meter(__name__)`.
 """
@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from opentelemetry import _logs, metrics, propagate, trace
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
@@ -161,7 +160,6 @@ def _start(settings: TelemetrySettings) -> Telemetry:
     propagate.set_global_textmap(
         CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])
     )
-    _instrument_asyncpg(telemetry.tracer_provider)
     logger.info(
         "telemetry on: OTLP traces over %s, metrics over %s, logs over %s; auto-instrumentation "
         "launcher: %s",
@@ -175,27 +173,10 @@ def setup(settings: TelemetrySettings) -> Telemetry | None:
     """Configure OpenTelemetry for this process, once; None when OTEL_SDK_DISABLED=true."""
     global _telemetry
     if settings.otel_sdk_disabled:
-        _undo_auto_instrumentation()
         return None
     if _telemetry is None:
         _telemetry = _start(settings)
     return _telemetry
-
-
-def _instrument_asyncpg(provider: TracerProvider) -> None:
-    """SQL client spans below the request's server span (app/server_span.py makes that one),
-    once per process: by opentelemetry-instrument if it came first, else here."""
-    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if not asyncpg_instrumentor.is_instrumented_by_opentelemetry:
-        asyncpg_instrumentor.instrument(tracer_provider=provider)
-
-
-def _undo_auto_instrumentation() -> None:
-    # Under opentelemetry-instrument, asyncpg is wrapped even when the SDK is off: unwrap it so
-    # that "disabled" really costs nothing. (FastAPI is handled by fastapi_class().)
-    asyncpg_instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if asyncpg_instrumentor.is_instrumented_by_opentelemetry:
-        asyncpg_instrumentor.uninstrument()
 
 
 def fastapi_class() -> type[FastAPI]:

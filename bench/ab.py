@@ -4,9 +4,9 @@ worker each, startup.sh, traced to the real collector), loaded in interleaved ro
     make bench-ab BASE=HEAD                 # PATHS=p1,p2 ROUNDS=5 SECONDS=5 CONNECTIONS=8
     make bench-ab BASE=HEAD OTEL_SDK_DISABLED=true     # both untraced
 
-The revision is checked out as a git worktree in .cache/bench/base sharing this .venv, so only
-the code differs. Prints per path the medians and after/before; this is the figure a
-performance commit quotes.
+The revision is checked out as a git worktree in .cache/bench/base with a venv synced from its
+own uv.lock, so only the code and its locked dependencies differ. Prints per path the medians
+and after/before; this is the figure a performance commit quotes.
 """
 
 from __future__ import annotations
@@ -40,9 +40,21 @@ def checkout(revision: str) -> str:
     if not WORKTREE.exists():
         subprocess.run(["git", "worktree", "add", "-q", "--detach", str(WORKTREE)], check=True)
     subprocess.run(["git", "-C", str(WORKTREE), "checkout", "-q", "--detach", revision], check=True)
+    # Its own venv from its own uv.lock (dependencies may differ between the two), from uv's cache.
     venv = WORKTREE / ".venv"
-    if not venv.exists():
-        venv.symlink_to(ROOT / ".venv")
+    if venv.is_symlink():
+        venv.unlink()
+    env = {
+        **os.environ,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_CACHE_DIR": str(ROOT / ".cache/uv-cache"),
+    }
+    subprocess.run(
+        [str(ROOT / ".cache/uv/bin/uv"), "sync", "--frozen", "--no-dev", "--quiet"],
+        cwd=WORKTREE,
+        env=env,
+        check=True,
+    )
     return revision
 
 

@@ -3,9 +3,8 @@ generator: the app called as an ASGI coroutine in a loop, so cProfile sees every
 
     DATABASE_URL=... .venv/bin/python -m bench.inprocess PATH MODE [SORT]
 
-MODE: `off` (OTEL_SDK_DISABLED), `on` (telemetry on, spans not exported), `nofastapi` (on, without
-the FastAPI instrumentation), `noasyncpg` (on, without the asyncpg instrumentation). With SORT
-(`tottime`, `cumtime`) it also prints a cProfile of 500 requests. Runs against `wfs3_bench`.
+MODE: `off` (OTEL_SDK_DISABLED) or `on` (telemetry on, nothing exported). With SORT (`tottime`,
+`cumtime`) it also prints a cProfile of 500 requests. Runs against `wfs3_bench`.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
-
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from app.factory import create_app
 from app.settings import TelemetrySettings
@@ -40,13 +36,7 @@ def build(mode: str) -> Any:
         otel_metrics_exporter="none",
         otel_logs_exporter="none",
     )
-    app = create_app(settings)
-    if mode == "nofastapi":
-        FastAPIInstrumentor.uninstrument_app(app)
-        app.middleware_stack = None
-    if mode == "noasyncpg":
-        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
-    return app
+    return create_app(settings)
 
 
 async def call(app: Any, target: str) -> None:

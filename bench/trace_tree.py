@@ -43,9 +43,11 @@ def main() -> None:
     print(f"GET {path} -> {response.status_code}, {response.headers['x-amzn-trace-id']}")
     for span in spans:
         ms = (span.end_ns - span.start_ns) / 1e6
-        shown = span.attributes if os.environ.get("ALL_ATTRIBUTES") else {
-            k: v for k, v in span.attributes.items() if k.startswith(("ogc.", "http.r"))
-        }
+        shown = (
+            span.attributes
+            if os.environ.get("ALL_ATTRIBUTES")
+            else {k: v for k, v in span.attributes.items() if k.startswith(("ogc.", "http.r"))}
+        )
         statement = str(span.attributes.get("db.statement", ""))[:60]
         print(f"{'  ' * depth(span, by_id)}{span.name}  {ms:.2f} ms  {statement or shown}")
         if statement and os.environ.get("ALL_ATTRIBUTES"):
