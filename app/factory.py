@@ -10,13 +10,13 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette_cramjam.middleware import CompressionMiddleware
 from tipg.collections import Collection
-from tipg.factory import OGCFeaturesFactory
 from tipg.factory import features_settings as tipg_features_settings
 from tipg.middleware import CacheControlMiddleware
 
 from app import __version__
 from app.db import database
 from app.errors import add_exception_handlers
+from app.links import LinkCachingFactory
 from app.observe import ObserveMiddleware, RequestMetrics
 from app.openapi import install_openapi
 from app.paging import PageLimitMiddleware
@@ -104,7 +104,7 @@ def _build(settings: Settings, telemetry: Telemetry | None) -> FastAPI:
     app.state.settings = settings
     # tipg types the dependency as sync; FastAPI awaits an async one just the same.
     lookup = cast(Callable[..., Collection], collection_params)
-    features = OGCFeaturesFactory(title=settings.api.title, collection_dependency=lookup)
+    features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
     app.include_router(features.router, tags=["OGC API - Features"])
     app.include_router(health.router)
     if settings.api.refresh_token is not None:

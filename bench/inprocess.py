@@ -24,7 +24,7 @@ from app.settings import TelemetrySettings
 from bench.data import BENCH_DB
 from tests.conftest import make_settings
 
-REQUESTS = 2000
+REQUESTS = int(os.environ.get("REQUESTS", "2000"))
 
 
 def build(mode: str) -> Any:

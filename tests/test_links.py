@@ -1,0 +1,65 @@
+"""Memoised link building (app/links.py) gives exactly the URLs tipg's own url_for gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.requests import Request
+from tipg.factory import OGCFeaturesFactory
+
+from app.links import ID_MARKER, LinkCachingFactory
+
+ODD_IDS = [1, 42, "a b", "é", "%2F", "x?y#z", "{itemId}", ID_MARKER, "..", 3.5]
+
+
+def request(host: bytes = b"example.org:8080", root_path: str = "") -> Request:
+    return Request(
+        {
+            "type": "http",
+            "scheme": "https",
+            "server": ("10.0.0.1", 80),
+            "path": "/collections/public.x/items",
+            "root_path": root_path,
+            "headers": [(b"host", host)],
+            "query_string": b"limit=3",
+        }
+    )
+
+
+@pytest.mark.parametrize("root_path", ["", "/wfs"])
+def test_same_urls_as_tipg(root_path: str) -> None:
+    stock, ours = OGCFeaturesFactory(), LinkCachingFactory()
+    stock_request, our_request = request(root_path=root_path), request(root_path=root_path)
+    for collection in ("public.fire_perimeters", "public.ü x", f"public.{ID_MARKER}"):
+        for _ in range(2):  # the second round is served from the cache
+            for item_id in ODD_IDS:
+                expected = stock.url_for(
+                    stock_request, "item", collectionId=collection, itemId=item_id
+                )
+                got = ours.url_for(our_request, "item", collectionId=collection, itemId=item_id)
+                assert got == expected
+            for name in ("collection", "items", "queryables"):
+                expected = stock.url_for(stock_request, name, collectionId=collection)
+                assert ours.url_for(our_request, name, collectionId=collection) == expected
+    assert ours.url_for(our_request, "landing") == stock.url_for(stock_request, "landing")
+
+
+@pytest.mark.parametrize("bad_id", ["", "a/b"])
+def test_ids_starlette_refuses_fail_the_same_way(bad_id: str) -> None:
+    for factory in (OGCFeaturesFactory(), LinkCachingFactory()):
+        with pytest.raises(AssertionError):
+            factory.url_for(request(), "item", collectionId="public.x", itemId=bad_id)
+
+
+def test_every_item_link_of_a_page_leads_to_that_item(client: TestClient) -> None:
+    page: dict[str, Any] = client.get(
+        "/collections/public.fire_perimeters/items", params={"limit": 20}
+    ).json()
+    assert page["numberReturned"] == 20
+    for feature in page["features"]:
+        links = {link["rel"]: link["href"] for link in feature["links"]}
+        base = "http://testserver/collections/public.fire_perimeters"
+        assert links == {"collection": base, "item": f"{base}/items/{feature['id']}"}
+        assert client.get(links["item"]).json()["id"] == feature["id"]
