@@ -40,9 +40,10 @@ def variant_env(name: str, endpoint: str) -> dict[str, str]:
         "nologs": {"OTEL_LOGS_EXPORTER": "none"},
         "nometrics": {"OTEL_METRICS_EXPORTER": "none"},
         "noexport": {"OTEL_TRACES_EXPORTER": "none"},
+        "unsampled": {"OTEL_TRACES_SAMPLER": "always_off"},
     }
     if name not in switched_off:
-        raise SystemExit(f"unknown variant {name!r}: traced, nologs, nometrics, noexport, disabled")
+        raise SystemExit(f"unknown variant {name!r}: one of {sorted(switched_off)} or disabled")
     return traced | switched_off[name]
 
 

@@ -12,10 +12,12 @@ from typing import Any
 
 import asyncpg
 import pytest
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 
 from app import sql_spans
@@ -90,3 +92,32 @@ def test_span_name_is_the_first_keyword() -> None:
     assert operation("  select 1") == "SELECT"
     assert operation("WITH x AS (SELECT 1) SELECT * FROM x") == "WITH"
     assert operation("") == "SQL"
+
+
+class CountingSampler(ParentBased):
+    def __init__(self) -> None:
+        super().__init__(ALWAYS_ON)
+        self.calls = 0
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        self.calls += 1
+        return super().should_sample(*args, **kwargs)
+
+
+def test_no_span_at_all_below_an_unsampled_parent(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not even a non-recording one: the sampler is never asked."""
+    sampler = CountingSampler()
+    monkeypatch.setattr(sql_spans, "_tracer", TracerProvider(sampler=sampler).get_tracer("t"))
+    unsampled = trace.NonRecordingSpan(
+        trace.SpanContext(0x1234, 0x5678, is_remote=False, trace_flags=trace.TraceFlags(0))
+    )
+
+    async def queries(conn: Any) -> Any:
+        with trace.use_span(unsampled):
+            await conn.fetchval("SELECT 2")
+        return await conn.fetchval("SELECT 3")  # no parent: sampled as usual
+
+    assert on_connection(database_url, queries) == 3
+    assert sampler.calls == 1
