@@ -11,8 +11,11 @@ ROOT=$(pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_DATA="$ROOT/.pgdata"
 PG_PORT="${WFS3_PG_PORT:-55432}"
-# Kept beside the cluster, so the two can never disagree.
+# Kept beside the cluster, so the two can never disagree. wfs3 owns the data (loading, tests);
+# wfs3_reader is the read-only role the service runs as (data/grants.py says what it may do).
 URL_FILE="$PG_DATA/wfs3.url"
+READER_URL_FILE="$PG_DATA/wfs3-reader.url"
+READER_ROLE=wfs3_reader
 
 log() { echo "db: $*" >&2; }
 
@@ -88,13 +91,28 @@ create_app_role() {
     admin_sql -d template_postgis -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 }
 
+create_reader_role() {
+    # Only a superuser may create roles; the grants are the owner's to give (below).
+    if [ ! -s "$READER_URL_FILE" ]; then
+        local password verb=CREATE
+        password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        sql_is_true "SELECT 1 FROM pg_roles WHERE rolname = '$READER_ROLE'" && verb=ALTER
+        admin_sql -d postgres -c "$verb ROLE $READER_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$password'" >/dev/null
+        (umask 077 && echo "postgresql://$READER_ROLE:$password@127.0.0.1:$PG_PORT/wfs3" >"$READER_URL_FILE")
+    fi
+}
+
 if [ -z "${DATABASE_URL:-}" ]; then
     install_postgis
     init_cluster
     start_cluster
     create_app_role
+    create_reader_role
     DATABASE_URL=$(cat "$URL_FILE")
 fi
 
 "$ROOT/.venv/bin/python" -m data.load --database-url "$DATABASE_URL" >&2
+if [ -s "$READER_URL_FILE" ]; then
+    "$ROOT/.venv/bin/python" -m data.grants --database-url "$DATABASE_URL" --role "$READER_ROLE" >&2
+fi
 echo "$DATABASE_URL"

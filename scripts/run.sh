@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATABASE_URL=$(scripts/db.sh | tail -n 1)
+# The service reads through its read-only role when db.sh made one (a private local cluster).
+if [ -s .pgdata/wfs3-reader.url ] && [ "$DATABASE_URL" = "$(cat .pgdata/wfs3.url 2>/dev/null)" ]; then
+    DATABASE_URL=$(cat .pgdata/wfs3-reader.url)
+fi
 export DATABASE_URL
 export HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8080}"
 

@@ -11,6 +11,8 @@ echo "== mypy" >&2
 echo "== database" >&2
 DATABASE_URL=$(scripts/db.sh | tail -n 1)
 export DATABASE_URL
+# The service's read-only role (tests/conftest.py points it at the test database).
+[ -s .pgdata/wfs3-reader.url ] && WFS3_READER_URL=$(cat .pgdata/wfs3-reader.url) && export WFS3_READER_URL
 echo "== collector" >&2
 scripts/collector.sh >/dev/null
 AWS_LOCAL_MODE=true "$(scripts/collector.sh 2>/dev/null | tail -n 1)" validate --config otel-config.yaml

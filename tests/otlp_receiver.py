@@ -16,6 +16,8 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from tests import secrets_audit
+
 T = TypeVar("T")
 
 
@@ -140,6 +142,9 @@ class OtlpReceiver(
 
     def stop(self) -> None:
         self._server.stop(grace=None)
+        with self._lock:
+            for payload in self.raw:
+                secrets_audit.record("OTLP payloads", payload)
 
     def _resources(self, request: Any, field_name: str) -> Any:
         with self._lock:

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx2 as httpx
 
+from tests import secrets_audit
+
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP = [str(ROOT / "startup.sh")]
 # What startup.sh runs, without opentelemetry-instrument in front: the other launch mode.
@@ -107,3 +109,4 @@ def running_server(
         finally:
             server.stop()
             server.final_output = log_path.read_bytes()
+            secrets_audit.record("server outputs", server.final_output)

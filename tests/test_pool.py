@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.conftest import run_sql
+
 ITEMS = "/collections/public.fire_perimeters/items?limit=2"
 
 
-def test_release_sends_no_reset_query(make_app: Callable[..., FastAPI], sql: Any) -> None:
+def test_release_sends_no_reset_query(make_app: Callable[..., FastAPI], reader_url: str) -> None:
     with TestClient(make_app()) as client:
         for _ in range(20):
             assert client.get(ITEMS).status_code == 200
         # pg_stat_activity.query is the last statement each of the pool's backends ran.
-        statements = sql(
+        # As the service's role: only it (or a superuser) may read its sessions' statements.
+        statements = run_sql(
+            reader_url,
             "SELECT array_agg(query) FROM pg_stat_activity"
-            " WHERE application_name = 'veda-wfs3' AND datname = current_database()"
+            " WHERE application_name = 'veda-wfs3' AND datname = current_database()",
         )
     assert any("fire_perimeters" in statement for statement in statements), statements
     assert not [s for s in statements if "RESET ALL" in s or "UNLISTEN" in s], statements
