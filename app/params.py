@@ -134,19 +134,37 @@ async def datetime_query(
     return parts
 
 
-def _property_names(node: Any) -> set[str]:
-    """Every `{"property": name}` in a cql2-json tree."""
-    names: set[str] = set()
+# CQL2's own operators and functions (Basic, Advanced comparison, case/accent-insensitive,
+# spatial, temporal, array, arithmetic). Any other `op` would reach PostgreSQL as a call to the
+# function of that name (the cql2 library renders unknown ops so): pg_sleep, set_config, ...
+CQL2_OPERATORS = frozenset(
+    ["and", "or", "not", "=", "<>", "<", ">", "<=", ">=", "like", "between", "in", "isNull"]
+    + ["casei", "accenti", "+", "-", "*", "/", "%", "div", "^"]
+    + [f"s_{op}" for op in ("intersects", "equals", "disjoint", "touches", "within")]
+    + [f"s_{op}" for op in ("overlaps", "crosses", "contains")]
+    + [f"t_{op}" for op in ("after", "before", "contains", "disjoint", "during", "equals")]
+    + [f"t_{op}" for op in ("finishedby", "finishes", "intersects", "meets", "metby")]
+    + [f"t_{op}" for op in ("overlappedby", "overlaps", "startedby", "starts")]
+    + [f"a_{op}" for op in ("equals", "contains", "containedby", "overlaps")]
+)
+
+
+def _names(node: Any) -> tuple[set[str], set[str]]:
+    """Every `{"property": name}` and every `{"op": name}` in a cql2-json tree."""
+    properties: set[str] = set()
+    operators: set[str] = set()
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             if isinstance(item.get("property"), str):
-                names.add(item["property"])
+                properties.add(item["property"])
+            if isinstance(item.get("op"), str):
+                operators.add(item["op"])
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return names
+    return properties, operators
 
 
 def _parse_cql2(text: str, lang: str | None) -> Expr:
@@ -172,8 +190,14 @@ async def filter_query(
     if query is None:
         return None
     expr = _parse_cql2(query, filter_lang)
+    properties, operators = _names(expr.to_json())
+    if not_cql2 := sorted(operators - CQL2_OPERATORS):
+        raise InvalidParameter(
+            f"filter uses functions this service does not offer: {_echo(', '.join(not_cql2))}; "
+            "CQL2's comparison, spatial, temporal and array operators are supported"
+        )
     known = {p.name for p in collection.properties}
-    unknown = sorted(_property_names(expr.to_json()) - known)
+    unknown = sorted(properties - known)
     if unknown:
         raise InvalidParameter(
             f"filter uses unknown properties: {_echo(', '.join(unknown))}; "
