@@ -30,7 +30,8 @@ from tipg.settings import DatabaseSettings as TipgCatalogSettings
 from tipg.settings import PostgresSettings as TipgPostgresSettings
 
 from app.catalog import observed
-from app.pool_metrics import MeasuredPool, observe_pool
+from app.pool import BoundedPool
+from app.pool_metrics import observe_pool
 from app.settings import Settings
 from app.sql_spans import TracedConnection
 
@@ -88,8 +89,8 @@ async def open_pool(app: FastAPI, settings: Settings) -> None:
             asyncpg.Connection if settings.telemetry.otel_sdk_disabled else TracedConnection
         ),
     )
-    if app.state.pool_wait is not None:
-        app.state.pool = MeasuredPool(app.state.pool, app.state.pool_wait)
+    timeout = settings.pool.pool_acquire_timeout_ms / 1000
+    app.state.pool = BoundedPool(app.state.pool, timeout, app.state.pool_wait)
 
 
 async def load_catalog(app: FastAPI, settings: Settings) -> int:

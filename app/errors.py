@@ -57,6 +57,11 @@ class ServiceUnavailable(ApiError):
     code = "ServiceUnavailable"
 
 
+class PoolExhausted(ApiError):
+    status = 503
+    code = "ServiceUnavailable"
+
+
 class QueryTimeout(ApiError):
     status = 504
     code = "QueryTimeout"

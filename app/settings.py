@@ -129,6 +129,8 @@ class PoolSettings(BaseSettings):
     pool_min_size: int = Field(1, ge=0)
     pool_max_size: int = Field(10, ge=1)
     statement_timeout_ms: int = Field(10_000, ge=0)
+    # How long a request may wait for a free connection before it is answered 503.
+    pool_acquire_timeout_ms: int = Field(5_000, ge=1)
     # Tables and views of these schemas are published as collections.
     schemas: CommaList = ["public"]
 
