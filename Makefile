@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test lint format collector bench bench-quick bench-overhead bench-profile bench-ab
+.PHONY: setup db run test lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,9 @@ bench-quick: setup
 	@scripts/bench.sh bench.run --quick
 
 # Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
+reliability: setup
+	@scripts/reliability.sh
+
 bench-ab: setup
 	@scripts/bench.sh bench.ab
 

@@ -4,13 +4,12 @@ still ends the process within the 5 s flush budget (plus uvicorn's own shutdown)
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
 
+from tests.faults import BlackHole, closed_port
 from tests.server_process import running_server
 
 ITEMS = "/collections/public.fire_perimeters/items"
@@ -20,33 +19,14 @@ EXIT_SECONDS = 7.0  # 5 s telemetry flush budget + uvicorn's shutdown + process 
 
 @pytest.fixture
 def absent_collector() -> Iterator[str]:
-    """A loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+    with closed_port() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def black_hole_collector() -> Iterator[str]:
-    """Accepts TCP connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-    for conn in held:
-        conn.close()
+    with BlackHole() as hole:
+        yield hole.endpoint
 
 
 @pytest.mark.parametrize("collector", ["absent_collector", "black_hole_collector"])
