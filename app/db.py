@@ -29,7 +29,7 @@ from tipg.database import connect_to_db
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
 from tipg.settings import PostgresSettings as TipgPostgresSettings
 
-from app.catalog import observed
+from app.catalog import served
 from app.pool import BoundedPool
 from app.pool_metrics import observe_pool
 from app.settings import Settings
@@ -99,8 +99,8 @@ async def load_catalog(app: FastAPI, settings: Settings) -> int:
         await open_pool(app, settings)
     await register_collection_catalog(app, db_settings=catalog_settings(settings))
     catalog = app.state.collection_catalog
-    if not settings.telemetry.otel_sdk_disabled:
-        catalog["collections"] = observed(catalog["collections"])
+    traced = not settings.telemetry.otel_sdk_disabled
+    catalog["collections"] = served(catalog["collections"], traced)
     return len(catalog["collections"])
 
 

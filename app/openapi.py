@@ -72,6 +72,42 @@ def _document_page_sizes(document: dict[str, Any], default: int, maximum: int) -
             parameter["schema"].update({"default": default, "maximum": maximum})
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "description"],
+    "properties": {
+        "code": {"type": "string", "example": "InvalidParameterValue"},
+        "description": {"type": "string"},
+        "traceId": {"type": "string", "description": "X-Ray trace id of the request"},
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _document_errors(document: dict[str, Any]) -> None:
+    """Our errors as they are: 400 (never FastAPI's 422) for a bad parameter, 404 for an unknown
+    collection or item, 503 when the database is unavailable or the pool exhausted, 504 past
+    the statement timeout; any other error status has the same body."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            if operation.get("parameters"):
+                responses["400"] = _error("A parameter is invalid")
+            if "{" in path:
+                responses["404"] = _error("No such collection or item")
+            responses["503"] = _error("Database unavailable or busy; retry shortly")
+            responses["504"] = _error("The query took longer than the server allows")
+            responses["default"] = _error("Any other error, in the same form")
+
+
 def install_openapi(app: FastAPI, default: int, maximum: int) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -84,6 +120,7 @@ def install_openapi(app: FastAPI, default: int, maximum: int) -> None:
             document = to_openapi_30(document)
             document["openapi"] = OPENAPI_VERSION
             _document_page_sizes(document, default, maximum)
+            _document_errors(document)
             app.openapi_schema = document
         return app.openapi_schema
 

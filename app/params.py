@@ -225,11 +225,25 @@ async def properties_query(
     return names
 
 
+async def sortby_query(
+    sortby: Annotated[
+        str | None,
+        Query(description="Comma-separated properties, each optionally prefixed + or -."),
+    ] = None,
+) -> str | None:
+    # tipg matches each item with a regular expression whose `.` stops at a line break, and a
+    # name holding one made it fail with a 500. Names never hold control characters.
+    if sortby is not None and any(ord(char) < 32 or ord(char) == 127 for char in sortby):
+        raise InvalidParameter(f"sortby holds a control character: {_echo(repr(sortby))}")
+    return sortby
+
+
 PARSERS: Overrides = {
     tipg_deps.bbox_query: bbox_query,
     tipg_deps.datetime_query: datetime_query,
     tipg_deps.filter_query: filter_query,
     tipg_deps.properties_query: properties_query,
+    tipg_deps.sortby_query: sortby_query,
 }
 
 

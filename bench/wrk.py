@@ -18,7 +18,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     requests: int
-    errors: int
+    errors: int  # non-2xx/3xx answers plus socket errors (connect, read, write, timeout)
+    non_2xx: int = 0
 
 
 def _ms(text: str) -> float:
@@ -37,19 +38,26 @@ def parse(output: str) -> Result:
     socket = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    errors += sum(int(n) for n in socket.groups()) if socket else 0
+    bad_status = int(non_2xx.group(1)) if non_2xx else 0
+    errors = bad_status + (sum(int(n) for n in socket.groups()) if socket else 0)
     return Result(
-        float(rate.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)), errors
+        float(rate.group(1)),
+        _ms(p50.group(1)),
+        _ms(p99.group(1)),
+        int(total.group(1)),
+        errors,
+        bad_status,
     )
 
 
-def run(base: str, paths: list[str], seconds: int, connections: int) -> Result:
+def run(base: str, paths: list[str], seconds: int, connections: int, timeout_s: int = 2) -> Result:
+    """timeout_s: wrk's own per-request timeout (its default, 2 s, unless said otherwise)."""
     assert base.startswith("http://127.0.0.1:"), "loopback only"
     with tempfile.NamedTemporaryFile("w", suffix=".paths") as listing:
         listing.write("\n".join(paths) + "\n")
         listing.flush()
-        argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA)]
+        argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s"]
+        argv += ["--latency", "-s", str(LUA)]
         out = subprocess.run(
             [*argv, base, "--", listing.name], capture_output=True, text=True, check=True
         ).stdout

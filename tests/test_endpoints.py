@@ -116,3 +116,11 @@ def test_api_html_renders(client: TestClient) -> None:
     response = client.get("/api.html")
     assert response.status_code == 200
     assert "/api" in response.text
+
+
+def test_a_geometry_simplified_away_is_null(client: TestClient) -> None:
+    """Simplified past its size, a line has no coordinates left: GeoJSON null, not `[]`."""
+    page = client.get(
+        "/collections/public.fire_lines/items", params={"simplify": 1e6, "limit": 5}
+    ).json()
+    assert [feature["geometry"] for feature in page["features"]] == [None] * 5
