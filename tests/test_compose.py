@@ -29,6 +29,7 @@ from app.settings import (
     ProxySettings,
     TelemetrySettings,
 )
+from data.grants import grant_statements
 from data.load import DEFAULT_SIZES
 from tests.conftest import recreate_database, run_sql
 from tests.server_process import ROOT
@@ -112,7 +113,7 @@ def test_app_database_is_the_db_service(compose: dict[str, Any]) -> None:
     url = urlsplit(compose["app"]["environment"]["DATABASE_URL"])
     db = compose["db"]["environment"]
     assert url.hostname == "db" and url.port == 5432
-    assert url.username == db["POSTGRES_USER"] and url.password == db["POSTGRES_PASSWORD"]
+    assert url.username == "wfs3_reader" and url.password == db["WFS3_READER_PASSWORD"]
     assert url.path.lstrip("/") == db["POSTGRES_DB"]
     assert compose["app"]["depends_on"]["db"]["condition"] == "service_healthy"
 
@@ -184,3 +185,9 @@ def test_the_seed_script_loads_what_make_db_loads(database_url: str, tmp_path: P
     for table in ("public.fire_detections", "public.fire_lines"):
         count = f"SELECT count(*) FROM {table}"
         assert run_sql(seeded, count) == run_sql(database_url, count)
+    # The service's role reads there, exactly as data/grants.py would have it.
+    reader = urlsplit(os.environ["WFS3_READER_URL"])._replace(path=f"/{scratch}").geturl()
+    assert run_sql(reader, "SELECT count(*) FROM public.fire_lines") > 0
+    script = (ROOT / "docker/initdb-sample.sh").read_text()
+    for statement in grant_statements(scratch, "wfs3_reader", ["public"])[1:]:
+        assert statement + ";" in script
