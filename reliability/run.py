@@ -8,7 +8,7 @@ during and after the fault. Collector scenarios run a second, healthy server sid
 load the two in turn, so "within 10 %" compares runs made minutes apart at most.
 
     make reliability        # PHASE_SECONDS=10 SOAK_SECONDS=600 SOAK_CONNECTIONS=64
-                            # SCENARIOS=database,collector,soak
+                            # SCENARIOS=database,control,collector,soak
 
 Prints a table (scenario, requests, failed, p99 before/during/after, memory, verdict) and writes
 it to reliability/results/<date>-<commit>.md.
@@ -33,7 +33,7 @@ from tests.server_process import ROOT, Server, running_server
 from tests.tcp_proxy import TcpProxy
 
 PHASE = int(os.environ.get("PHASE_SECONDS", "10"))
-SCENARIOS = os.environ.get("SCENARIOS", "database,collector,soak").split(",")
+SCENARIOS = os.environ.get("SCENARIOS", "database,control,collector,soak").split(",")
 SOAK = int(os.environ.get("SOAK_SECONDS", "600"))
 SOAK_CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", "64"))
 CONNECTIONS = 16
@@ -154,6 +154,16 @@ def side_by_side(name: str, database_url: str, endpoint: str, fault: Fault) -> R
 def median_run(runs: list[wrk.Result]) -> wrk.Result:
     """The run with the median rate (its p99 is what the table shows for the phase)."""
     return sorted(runs, key=lambda r: r.requests_per_second)[len(runs) // 2]
+
+
+def control(database_url: str) -> Row:
+    """Both servers healthy: how far apart two identical servers measure on this machine (the
+    noise floor under the collector verdicts)."""
+    sink = OtlpReceiver(discard=True)
+    sink.start()
+    row = side_by_side("control: collector up (no fault)", database_url, sink.endpoint, no_fault)
+    sink.stop()
+    return row
 
 
 def collector_scenarios(database_url: str) -> list[Row]:
@@ -283,6 +293,8 @@ def main() -> None:
     rows = []
     if "database" in SCENARIOS:
         rows.append(database_outage(database_url))
+    if "control" in SCENARIOS:
+        rows.append(control(database_url))
     if "collector" in SCENARIOS:
         rows += collector_scenarios(database_url)
     if "soak" in SCENARIOS:
