@@ -63,4 +63,3 @@ def test_every_item_link_of_a_page_leads_to_that_item(client: TestClient) -> Non
         base = "http://testserver/collections/public.fire_perimeters"
         assert links == {"collection": base, "item": f"{base}/items/{feature['id']}"}
         assert client.get(links["item"]).json()["id"] == feature["id"]
-
