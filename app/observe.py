@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from collections.abc import Iterable
 
 from opentelemetry import context, metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +31,12 @@ DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.
 
 
 class RequestMetrics:
-    """http.server.request.duration and http.server.active_requests (semantic conventions)."""
+    """http.server.request.duration and http.server.active_requests (semantic conventions).
+
+    active_requests is a gauge observed from an in-process tally rather than the conventions'
+    up-down counter: CloudWatch's EMF exporter turns every cumulative sum into per-interval
+    deltas, so an up-down counter would reach the dashboard as "net change", not "in flight".
+    """
 
     def __init__(self) -> None:
         meter = metrics.get_meter(__name__)
@@ -38,11 +46,17 @@ class RequestMetrics:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
-        self.active = meter.create_up_down_counter(
+        self.in_flight: Counter[tuple[str, str]] = Counter()  # (method, scheme) -> requests
+        meter.create_observable_gauge(
             "http.server.active_requests",
+            [self._observe_in_flight],
             unit="{request}",
             description="Number of active HTTP server requests.",
         )
+
+    def _observe_in_flight(self, options: CallbackOptions) -> Iterable[Observation]:
+        for (method, scheme), count in list(self.in_flight.items()):
+            yield Observation(count, {"http.request.method": method, "url.scheme": scheme})
 
 
 def route_of(scope: Scope) -> str | None:
@@ -102,9 +116,9 @@ class ObserveMiddleware:
                 response.bytes += len(message.get("body", b""))
             await send(message)
 
-        active = {"http.request.method": method, "url.scheme": scope["scheme"]}
+        in_flight = (method, scope["scheme"])
         if self.metrics:
-            self.metrics.active.add(1, active)
+            self.metrics.in_flight[in_flight] += 1
         try:
             await self.app(scope, receive, send_observed)
         except Exception as exc:
@@ -114,7 +128,7 @@ class ObserveMiddleware:
             await unexpected_error(scope, exc)(scope, receive, send_observed)
         finally:
             if self.metrics:
-                self.metrics.active.add(-1, active)
+                self.metrics.in_flight[in_flight] -= 1
 
     def _record(
         self, method: str, scheme: str, route: str | None, status: int, seconds: float

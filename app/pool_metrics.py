@@ -1,7 +1,7 @@
 """Connection pool metrics (OpenTelemetry semantic conventions for database client pools).
 
-- db.client.connection.count      connections by state, `used` or `idle` (observed on export)
-- db.client.connection.max        the pool's maximum size
+- db.client.connection.count      connections by state, `used` or `idle` (gauge, read on export)
+- db.client.connection.max        the pool's maximum size (a gauge)
 - db.client.connection.wait_time  seconds each `pool.acquire()` waited for a connection
 
 asyncpg has no hook for the wait: app/pool.py's BoundedPool, which tipg's endpoints acquire
@@ -42,10 +42,10 @@ def observe_pool(app: FastAPI) -> Histogram:
         if (p := pool()) is not None:
             yield Observation(p.get_max_size(), POOL_NAME)
 
-    meter.create_observable_up_down_counter(
-        "db.client.connection.count", [count], unit="{connection}"
-    )
-    meter.create_observable_up_down_counter("db.client.connection.max", [maximum], "{connection}")
+    # Gauges, not the conventions' up-down counters: CloudWatch's EMF exporter would turn a
+    # cumulative sum into per-interval deltas, and the dashboard wants the level.
+    meter.create_observable_gauge("db.client.connection.count", [count], unit="{connection}")
+    meter.create_observable_gauge("db.client.connection.max", [maximum], "{connection}")
     return meter.create_histogram(
         "db.client.connection.wait_time",
         unit="s",

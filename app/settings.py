@@ -169,6 +169,10 @@ ExporterChoice = Literal["otlp", "none"]
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
 ]
+MetricsTemporality = Annotated[
+    Literal["delta", "cumulative"], BeforeValidator(lambda v: str(v).strip().lower())
+]
+HistogramAggregation = Literal["base2_exponential_bucket_histogram", "explicit_bucket_histogram"]
 
 
 class TelemetrySettings(BaseSettings):
@@ -189,6 +193,14 @@ class TelemetrySettings(BaseSettings):
     otel_traces_exporter: ExporterChoice = "otlp"
     otel_metrics_exporter: ExporterChoice = "otlp"
     otel_logs_exporter: ExporterChoice = "otlp"
+    # CloudWatch's EMF exporter forwards histograms as they come: cumulative counts would grow
+    # for the life of the process, and explicit buckets reach CloudWatch as min/max/sum/count
+    # only (no percentiles). Hence delta and base-2 exponential by default (the SDK's are
+    # cumulative and explicit); the standard variables still override.
+    otel_exporter_otlp_metrics_temporality_preference: MetricsTemporality = "delta"
+    otel_exporter_otlp_metrics_default_histogram_aggregation: HistogramAggregation = (
+        "base2_exponential_bucket_histogram"
+    )
     # Lowest level of the log lines also sent over OTLP. Every line is on stdout, which ECS ships
     # to CloudWatch Logs already; the access lines (INFO) over OTLP too cost a tenth of the
     # throughput of a small request (bench.overhead) for a copy the collector only counts.

@@ -32,8 +32,12 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import (
+    ExplicitBucketHistogramAggregation,
+    ExponentialBucketHistogramAggregation,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -67,13 +71,36 @@ EXPORTERS: dict[tuple[Signal, str], str] = {
 }
 
 
-def _exporter(settings: TelemetrySettings, signal: Signal) -> Any | None:
+def _exporter(settings: TelemetrySettings, signal: Signal, **options: Any) -> Any | None:
     """The OTLP exporter for one signal (endpoint, headers, timeout from OTEL_*), or None."""
     protocol = settings.protocol(signal)
     if protocol is None:
         return None
     module, name = EXPORTERS[(signal, protocol)].split(":")
-    return getattr(importlib.import_module(module), name)()
+    return getattr(importlib.import_module(module), name)(**options)
+
+
+def _metric_preferences(settings: TelemetrySettings) -> dict[str, Any]:
+    """Temporality and histogram aggregation of the metric exporter (see TelemetrySettings)."""
+    temporality = (
+        AggregationTemporality.DELTA
+        if settings.otel_exporter_otlp_metrics_temporality_preference == "delta"
+        else AggregationTemporality.CUMULATIVE
+    )
+    exponential = (
+        settings.otel_exporter_otlp_metrics_default_histogram_aggregation
+        == "base2_exponential_bucket_histogram"
+    )
+    aggregation = (
+        ExponentialBucketHistogramAggregation()
+        if exponential
+        else ExplicitBucketHistogramAggregation()
+    )
+    return {
+        # Up-down counters and gauges stay cumulative, as the SDK's own "delta" preference has it.
+        "preferred_temporality": {Counter: temporality, Histogram: temporality},
+        "preferred_aggregation": {Histogram: aggregation},
+    }
 
 
 @dataclass
@@ -117,7 +144,7 @@ def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerP
 
 
 def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterProvider:
-    exporter = _exporter(settings, "metrics")
+    exporter = _exporter(settings, "metrics", **_metric_preferences(settings))
     readers = [PeriodicExportingMetricReader(exporter)] if exporter else []
     return MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
 

@@ -58,6 +58,8 @@ class ReceivedPoint:
     value: float | None = None
     count: int | None = None
     sum: float | None = None
+    kind: str = ""  # the OTLP data field: gauge, sum, histogram, exponential_histogram
+    temporality: int = 0  # AggregationTemporality of a sum or histogram (1 delta, 2 cumulative)
 
 
 @dataclass
@@ -91,7 +93,9 @@ def _points(metric: Any, resource: dict[str, Any]) -> list[ReceivedPoint]:
     points = []
     for point in getattr(metric, kind).data_points:
         received = ReceivedPoint(metric.name, metric.unit, _attributes(point.attributes), resource)
-        if kind == "histogram":
+        received.kind = kind
+        received.temporality = getattr(getattr(metric, kind), "aggregation_temporality", 0)
+        if kind in ("histogram", "exponential_histogram"):
             received.count, received.sum = point.count, point.sum
         else:
             received.value = point.as_double if point.HasField("as_double") else point.as_int

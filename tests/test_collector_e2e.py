@@ -168,13 +168,19 @@ def test_metrics_arrive_as_emf_with_the_declared_dimensions(
     declared = [m for e in events for m in e["_aws"]["CloudWatchMetrics"]]
     assert {m["Namespace"] for m in declared} == {"veda-wfs3"}
     assert {frozenset(d) for m in declared for d in m["Dimensions"]} == {
+        frozenset({"service.name", "deployment.environment"}),
         frozenset({"service.name", "deployment.environment", "http.route"}),
         frozenset({"service.name", "deployment.environment", "http.response.status_code"}),
     }
     route = [e for e in events if e.get("http.route") == "/collections/{collectionId}/items"]
     assert route, events
     assert route[0]["service.name"] == "veda-wfs3"
-    assert route[0]["http.server.request.duration"]["Count"] >= 1
+    duration = route[0]["http.server.request.duration"]
+    assert duration["Count"] >= 1
+    # Exponential buckets reach CloudWatch as Values/Counts, which it takes percentiles of (an
+    # explicit-bucket histogram would arrive as min/max/sum/count only: no p99 on the dashboard).
+    assert len(duration["Values"]) == len(duration["Counts"]) >= 1
+    assert sum(duration["Counts"]) == duration["Count"]
 
 
 def test_every_declared_metric_reaches_cloudwatch(traced_request: str, emulator: str) -> None:

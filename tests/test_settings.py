@@ -194,3 +194,26 @@ def test_otlp_protocol_per_signal_and_exporters_switched_off(
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
     with pytest.raises(ValidationError):
         TelemetrySettings()
+
+
+def test_metrics_are_delta_and_exponential_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = TelemetrySettings()
+    assert defaults.otel_exporter_otlp_metrics_temporality_preference == "delta"
+    assert (
+        defaults.otel_exporter_otlp_metrics_default_histogram_aggregation
+        == "base2_exponential_bucket_histogram"
+    )
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "CUMULATIVE")
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "explicit_bucket_histogram"
+    )
+    told = TelemetrySettings()
+    assert told.otel_exporter_otlp_metrics_temporality_preference == "cumulative"
+    assert told.otel_exporter_otlp_metrics_default_histogram_aggregation == (
+        "explicit_bucket_histogram"
+    )
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "lowmemory")
+    with pytest.raises(ValidationError):  # not one we support: said at start, not ignored
+        TelemetrySettings()

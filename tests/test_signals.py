@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx2 as httpx
@@ -23,6 +24,7 @@ ITEMS = "/collections/public.fire_perimeters/items"
 ITEMS_ROUTE = "/collections/{collectionId}/items"
 AUTHORIZATION = "Bearer signals-secret-4d1e"
 COOKIE = "session=signals-cookie-88aa"
+DELTA = 1  # AggregationTemporality in OTLP
 DURATION_KEYS = {"http.request.method", "http.route", "http.response.status_code", "url.scheme"}
 
 
@@ -55,7 +57,7 @@ def server(database_url: str, receiver: OtlpReceiver, db_proxy: TcpProxy) -> Ite
 
 
 def latest(receiver: OtlpReceiver, metric: str) -> list[ReceivedPoint]:
-    """The most recent export's points of one metric (exports are cumulative); waits for one."""
+    """The most recent export's points of a gauge, per attribute set; waits for one."""
     return receiver.wait_until(lambda: points_now(receiver, metric))
 
 
@@ -66,13 +68,26 @@ def points_now(receiver: OtlpReceiver, metric: str) -> list[ReceivedPoint]:
     return list(last.values())
 
 
+def totals(receiver: OtlpReceiver, metric: str) -> list[ReceivedPoint]:
+    """A delta metric's points added up over every export so far, one per attribute set."""
+    added: dict[str, ReceivedPoint] = {}
+    for point in [p for p in receiver.points if p.metric == metric]:
+        assert point.temporality == DELTA, f"{metric} is not delta"
+        key = repr(sorted(point.attributes.items()))
+        total = added.setdefault(key, replace(point, value=0, count=0, sum=0))
+        total.value = (total.value or 0) + (point.value or 0)
+        total.count = (total.count or 0) + (point.count or 0)
+        total.sum = (total.sum or 0) + (point.sum or 0)
+    return list(added.values())
+
+
 def test_request_duration_by_method_route_and_status(
     server: Server, receiver: OtlpReceiver
 ) -> None:
     def items_ok() -> list[ReceivedPoint]:
         return [
             p
-            for p in points_now(receiver, "http.server.request.duration")
+            for p in totals(receiver, "http.server.request.duration")
             if p.attributes.get("http.route") == ITEMS_ROUTE
             and p.attributes["http.response.status_code"] == 200
             and (p.count or 0) >= 2
@@ -80,6 +95,9 @@ def test_request_duration_by_method_route_and_status(
 
     [point] = receiver.wait_until(items_ok)
     assert point.unit == "s"
+    # What CloudWatch needs (README, Metrics): per-interval counts, and buckets it can take
+    # percentiles of.
+    assert point.kind == "exponential_histogram"
     assert point.attributes == {
         "http.request.method": "GET",
         "http.route": ITEMS_ROUTE,
@@ -87,9 +105,8 @@ def test_request_duration_by_method_route_and_status(
         "url.scheme": "http",
     }
 
-    # The fixture's requests may straddle an export: wait for the one that holds them all.
     def all_statuses() -> list[ReceivedPoint]:
-        points = points_now(receiver, "http.server.request.duration")
+        points = totals(receiver, "http.server.request.duration")
         statuses = {p.attributes["http.response.status_code"] for p in points}
         return points if statuses >= {200, 400, 404} else []
 
@@ -101,30 +118,36 @@ def test_request_duration_by_method_route_and_status(
 
 
 def test_active_requests_and_pool_metrics(server: Server, receiver: OtlpReceiver) -> None:
+    # Levels are gauges: CloudWatch's EMF exporter would turn a cumulative sum into deltas.
     [active] = latest(receiver, "http.server.active_requests")
+    assert active.kind == "gauge"
     assert active.attributes == {"http.request.method": "GET", "url.scheme": "http"}
-    states = {
-        p.attributes["db.client.connection.state"]: p.value
-        for p in latest(receiver, "db.client.connection.count")
-    }
+    assert active.value == 0  # the fixture's requests are over
+    pool = latest(receiver, "db.client.connection.count")
+    states = {p.attributes["db.client.connection.state"]: p.value for p in pool}
+    assert {p.kind for p in pool} == {"gauge"}
     assert set(states) == {"idle", "used"} and states["idle"] >= 1
     [maximum] = latest(receiver, "db.client.connection.max")
-    assert maximum.value == 10
-    [wait] = latest(receiver, "db.client.connection.wait_time")
-    assert wait.unit == "s" and (wait.count or 0) >= 3
+    assert maximum.kind == "gauge" and maximum.value == 10
+
+    def three_waits() -> list[ReceivedPoint]:
+        return [p for p in totals(receiver, "db.client.connection.wait_time") if p.count >= 3]
+
+    [wait] = receiver.wait_until(three_waits)
+    assert wait.unit == "s" and wait.kind == "exponential_histogram"
 
 
 def test_features_returned_and_catalog_loads(server: Server, receiver: OtlpReceiver) -> None:
     def both_pages() -> list[ReceivedPoint]:
-        points = points_now(receiver, "ogc.features.returned")
+        points = totals(receiver, "ogc.features.returned")
         return [p for p in points if (p.count or 0) >= 2]
 
     [returned] = receiver.wait_until(both_pages)
     assert returned.attributes == {"ogc.collection.id": "public.fire_perimeters"}
     assert returned.sum == 3 + 7
-    loads = {p.attributes["outcome"]: p.value for p in latest(receiver, "wfs3.catalog.loads")}
+    loads = {p.attributes["outcome"]: p.value for p in totals(receiver, "wfs3.catalog.loads")}
     assert loads.get("success", 0) >= 1
-    assert latest(receiver, "wfs3.catalog.load.duration")
+    assert totals(receiver, "wfs3.catalog.load.duration")
 
 
 def test_stdout_is_json_with_one_access_line_per_request(server: Server) -> None:
