@@ -181,6 +181,7 @@ def killed_and_restarted(database_url: str) -> Row:
     sink.start()
     port = sink.port
     restarted: list[OtlpReceiver] = []
+    first_span_after: list[float] = []  # seconds from the restart to the first span received
 
     @contextlib.contextmanager
     def down(phase: str) -> Iterator[None]:
@@ -192,15 +193,26 @@ def killed_and_restarted(database_url: str) -> Row:
         again = OtlpReceiver(port=port, discard=True)
         again.start()
         restarted.append(again)
+        threading.Thread(target=_time_first_span, args=(again, first_span_after)).start()
 
     row = side_by_side("collector killed, restarted", database_url, sink.endpoint, down)
     time.sleep(6)  # one batch interval after the last request
     flowed = restarted[0].received
     restarted[0].stop()
-    row.verdict += f"; {flowed} spans after the restart"
+    when = f", the first {first_span_after[0]:.1f} s after it" if first_span_after else ""
+    row.verdict += f"; {flowed} spans after the restart{when}"
     if flowed == 0:
         row.verdict = "FAIL: " + row.verdict
     return row
+
+
+def _time_first_span(receiver: OtlpReceiver, first: list[float], seconds: float = 60) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if receiver.received:
+            first.append(time.monotonic() - start)
+            return
+        time.sleep(0.1)
 
 
 def database_outage(database_url: str) -> Row:
