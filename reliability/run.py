@@ -102,7 +102,9 @@ def no_fault(phase: str) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
-ROUNDS = 3  # interleaved faulty/healthy pairs in the "during" phase; medians are compared
+# Faulty/healthy pairs in the "during" phase, in ABBA order (so a drift of the machine over the
+# minute favours neither); their medians are compared.
+ROUNDS = 4
 
 
 def side_by_side(name: str, database_url: str, endpoint: str, fault: Fault) -> Row:
@@ -124,9 +126,8 @@ def side_by_side(name: str, database_url: str, endpoint: str, fault: Fault) -> R
         pairs: list[tuple[wrk.Result, wrk.Result]] = []
         for phase in ("before", "during", "after"):
             with fault(phase):
-                for _ in range(ROUNDS if phase == "during" else 1):
-                    ours = wrk.run(faulty.base, ITEMS, PHASE, CONNECTIONS)
-                    twin = wrk.run(healthy.base, ITEMS, PHASE, CONNECTIONS)
+                for round_ in range(ROUNDS if phase == "during" else 1):
+                    ours, twin = _load_pair(faulty, healthy, twin_first=round_ % 2 == 1)
                     if phase == "during":
                         pairs.append((ours, twin))
             row.runs.append(ours if phase != "during" else median_run([p[0] for p in pairs]))
@@ -149,6 +150,15 @@ def side_by_side(name: str, database_url: str, endpoint: str, fault: Fault) -> R
         f"p99 {p99:.2f}; {warnings} exporter warning lines"
     )
     return row
+
+
+def _load_pair(faulty: Server, healthy: Server, twin_first: bool) -> tuple[wrk.Result, wrk.Result]:
+    """One load run of each server, one after the other; (faulty's, healthy's)."""
+    if twin_first:
+        twin = wrk.run(healthy.base, ITEMS, PHASE, CONNECTIONS)
+        return wrk.run(faulty.base, ITEMS, PHASE, CONNECTIONS), twin
+    ours = wrk.run(faulty.base, ITEMS, PHASE, CONNECTIONS)
+    return ours, wrk.run(healthy.base, ITEMS, PHASE, CONNECTIONS)
 
 
 def median_run(runs: list[wrk.Result]) -> wrk.Result:
