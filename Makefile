@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability
+.PHONY: setup db run test lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -26,7 +26,7 @@ bench: setup
 bench-quick: setup
 	@scripts/bench.sh bench.run --quick
 
-# Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
+# Fault, collector and soak scenarios against real servers; prints the table (about 16 minutes).
 reliability: setup
 	@scripts/reliability.sh
 
@@ -36,6 +36,7 @@ bench-ab: setup
 bench-profile: setup
 	@scripts/bench.sh bench.profile
 
+# Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
 bench-overhead: setup
 	@scripts/bench.sh bench.overhead
 
@@ -47,3 +48,7 @@ lint: setup
 format: setup
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+
+# deploy/terraform's documents rendered and validated offline, and checkov (also part of make test).
+deploy-check: setup
+	@scripts/deploy-check.sh

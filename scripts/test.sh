@@ -16,5 +16,7 @@ export DATABASE_URL
 echo "== collector" >&2
 scripts/collector.sh >/dev/null
 AWS_LOCAL_MODE=true "$(scripts/collector.sh 2>/dev/null | tail -n 1)" validate --config otel-config.yaml
+echo "== deploy-check" >&2
+scripts/deploy-check.sh
 echo "== pytest" >&2
 .venv/bin/python -m pytest "$@"

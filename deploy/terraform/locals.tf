@@ -1,0 +1,145 @@
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+data "aws_vpc" "this" {
+  id = var.vpc_id
+}
+
+data "aws_lb_listener" "this" {
+  arn = var.alb_listener_arn
+}
+
+data "aws_lb" "this" {
+  arn = data.aws_lb_listener.this.load_balancer_arn
+}
+
+locals {
+  region    = data.aws_region.current.name
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  gateway   = var.collector_mode == "gateway"
+
+  app_container       = "app"
+  collector_container = "aws-otel-collector"
+  app_port            = 8080
+
+  app_log_group       = "/ecs/${var.name}/app"
+  collector_log_group = "/ecs/${var.name}/collector"
+  # otel-config.yaml's WFS3_METRICS_LOG_GROUP: the awsemf exporter writes the metrics here.
+  metrics_log_group = "/${var.name}/${var.environment}/metrics"
+
+  collector_dns_name = "collector.${var.name}.internal"
+  otlp_endpoint      = local.gateway ? "http://${local.collector_dns_name}:4317" : "http://127.0.0.1:4317"
+
+  image_parts        = regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.app_image)
+  ecr_repository_arn = "arn:${local.partition}:ecr:${local.image_parts[1]}:${local.image_parts[0]}:repository/${local.image_parts[2]}"
+
+  log_group_arn_prefix = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:"
+  metrics_log_group_arn = "${local.log_group_arn_prefix}${local.metrics_log_group}"
+
+  # The collector's configuration: otel-config.yaml itself, without its comment lines (which
+  # would take it past the 4 KB of a standard SSM parameter). ECS hands it to ADOT as
+  # AOT_CONFIG_CONTENT.
+  collector_config = join("\n", [
+    for line in split("\n", file("${path.module}/../../otel-config.yaml")) :
+    line if trimspace(line) != "" && !startswith(trimspace(line), "#")
+  ])
+
+  # The service's environment: variables it reads (README, Settings and Telemetry).
+  app_environment = merge({
+    OTEL_SERVICE_NAME           = var.name
+    OTEL_RESOURCE_ATTRIBUTES    = "deployment.environment=${var.environment}"
+    OTEL_EXPORTER_OTLP_ENDPOINT = local.otlp_endpoint
+    OTEL_EXPORTER_OTLP_PROTOCOL = "grpc"
+    OTEL_TRACES_SAMPLER         = "parentbased_traceidratio"
+    OTEL_TRACES_SAMPLER_ARG     = tostring(var.traces_sampler_ratio)
+    # The load balancer's nodes are in the VPC: only they may set X-Forwarded-* headers.
+    FORWARDED_ALLOW_IPS = data.aws_vpc.this.cidr_block
+    WEB_CONCURRENCY     = tostring(var.web_concurrency)
+    HOST                = "0.0.0.0"
+    PORT                = tostring(local.app_port)
+  }, var.environment_variables)
+
+  collector_environment = {
+    AWS_REGION             = local.region
+    WFS3_METRICS_NAMESPACE = var.metrics_namespace
+    WFS3_METRICS_LOG_GROUP = local.metrics_log_group
+    # A sidecar listens on the task's loopback only; a gateway on the VPC.
+    OTELCOL_LISTEN = local.gateway ? "0.0.0.0" : "127.0.0.1"
+  }
+
+  # Every JSON document of the module is a template under templates/, rendered with one of these
+  # maps. `make deploy-check` renders the same templates with deploy/example-values.json, whose
+  # keys must match these (deploy/check.py compares them), and validates the results.
+  template_vars = {
+    "app-container" = {
+      name                 = local.app_container
+      image                = var.app_image
+      port                 = local.app_port
+      environment          = [for k, v in local.app_environment : { name = k, value = v }]
+      db_config_secret_arn = var.db_config_secret_arn
+      container_depends_on = local.gateway ? [] : [{ containerName = local.collector_container, condition = "HEALTHY" }]
+      log_group            = local.app_log_group
+      region               = local.region
+    }
+    "collector-container" = {
+      name                 = local.collector_container
+      image                = var.collector_image
+      port_mappings        = local.gateway ? [for p in [4317, 4318] : { containerPort = p, hostPort = p, protocol = "tcp" }] : []
+      environment          = [for k, v in local.collector_environment : { name = k, value = v }]
+      config_parameter_arn = aws_ssm_parameter.collector_config.arn
+      log_group            = local.collector_log_group
+      region               = local.region
+    }
+    "collector-task-policy" = {
+      metrics_namespace     = var.metrics_namespace
+      metrics_log_group_arn = local.metrics_log_group_arn
+    }
+    "execution-policy" = {
+      ecr_repository_arns = [local.ecr_repository_arn]
+      container_log_stream_arns = [
+        for group in [local.app_log_group, local.collector_log_group] :
+        "${local.log_group_arn_prefix}${group}:log-stream:*"
+      ]
+      db_config_secret_arn           = var.db_config_secret_arn
+      collector_config_parameter_arn = aws_ssm_parameter.collector_config.arn
+    }
+    "dashboard" = {
+      region        = local.region
+      service_name  = var.name
+      environment   = var.environment
+      namespace     = var.metrics_namespace
+      load_balancer = data.aws_lb.this.arn_suffix
+      target_group  = aws_lb_target_group.app.arn_suffix
+      cluster_name  = var.cluster_name
+      ecs_service   = var.name
+      xray_group    = var.name
+    }
+    "alarms" = {
+      prefix                  = "${var.name}-${var.environment}"
+      service_name            = var.name
+      environment             = var.environment
+      namespace               = var.metrics_namespace
+      load_balancer           = data.aws_lb.this.arn_suffix
+      target_group            = aws_lb_target_group.app.arn_suffix
+      alarm_actions           = var.alarm_actions
+      target_5xx_rate_percent = var.alarm_target_5xx_rate_percent
+      error_rate_percent      = var.alarm_error_rate_percent
+      min_requests            = var.alarm_min_requests_per_minute
+      elb_5xx_count           = var.alarm_elb_5xx_count
+      p99_seconds             = var.alarm_p99_seconds
+    }
+    "xray" = {
+      group_name   = var.name
+      rule_name    = substr(var.name, 0, 32)
+      service_name = var.name
+      fixed_rate   = var.traces_sampler_ratio
+    }
+  }
+
+  rendered = {
+    for name, vars in local.template_vars :
+    name => templatefile("${path.module}/templates/${name}.json.tftpl", vars)
+  }
+}

@@ -1,0 +1,84 @@
+# Log groups, the dashboard, the alarms, and the X-Ray group and sampling rule. Every JSON body
+# comes from templates/ (rendered in locals.tf), the same files `make deploy-check` validates.
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each          = toset([local.app_log_group, local.collector_log_group, local.metrics_log_group])
+  name              = each.value
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = "${var.name}-${var.environment}"
+  dashboard_body = local.rendered["dashboard"]
+}
+
+locals {
+  alarms = { for alarm in jsondecode(local.rendered["alarms"]) : alarm.AlarmName => alarm }
+  xray   = jsondecode(local.rendered["xray"])
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = each.value.AlarmName
+  alarm_description   = each.value.AlarmDescription
+  comparison_operator = each.value.ComparisonOperator
+  threshold           = each.value.Threshold
+  evaluation_periods  = each.value.EvaluationPeriods
+  datapoints_to_alarm = each.value.DatapointsToAlarm
+  treat_missing_data  = each.value.TreatMissingData
+  actions_enabled     = each.value.ActionsEnabled
+  alarm_actions       = each.value.AlarmActions
+  ok_actions          = each.value.OKActions
+
+  dynamic "metric_query" {
+    for_each = each.value.Metrics
+    content {
+      id          = metric_query.value.Id
+      label       = lookup(metric_query.value, "Label", null)
+      return_data = metric_query.value.ReturnData
+      expression  = lookup(metric_query.value, "Expression", null)
+
+      dynamic "metric" {
+        for_each = can(metric_query.value.MetricStat) ? [metric_query.value.MetricStat] : []
+        content {
+          namespace   = metric.value.Metric.Namespace
+          metric_name = metric.value.Metric.MetricName
+          period      = metric.value.Period
+          stat        = metric.value.Stat
+          dimensions  = { for d in metric.value.Metric.Dimensions : d.Name => d.Value }
+        }
+      }
+    }
+  }
+  tags = var.tags
+}
+
+resource "aws_xray_group" "this" {
+  group_name        = local.xray.Group.GroupName
+  filter_expression = local.xray.Group.FilterExpression
+  insights_configuration {
+    insights_enabled      = local.xray.Group.InsightsConfiguration.InsightsEnabled
+    notifications_enabled = local.xray.Group.InsightsConfiguration.NotificationsEnabled
+  }
+  tags = var.tags
+}
+
+# For X-Ray SDKs and remote-sampling clients of this service name. The service itself samples
+# locally (OTEL_TRACES_SAMPLER, the same traces_sampler_ratio): OpenTelemetry's Python SDK has no
+# X-Ray remote sampler. Keeping the two rates equal keeps the console's numbers honest.
+resource "aws_xray_sampling_rule" "this" {
+  rule_name      = local.xray.SamplingRule.RuleName
+  priority       = local.xray.SamplingRule.Priority
+  fixed_rate     = local.xray.SamplingRule.FixedRate
+  reservoir_size = local.xray.SamplingRule.ReservoirSize
+  service_name   = local.xray.SamplingRule.ServiceName
+  service_type   = local.xray.SamplingRule.ServiceType
+  host           = local.xray.SamplingRule.Host
+  http_method    = local.xray.SamplingRule.HTTPMethod
+  url_path       = local.xray.SamplingRule.URLPath
+  resource_arn   = local.xray.SamplingRule.ResourceARN
+  version        = local.xray.SamplingRule.Version
+  tags           = var.tags
+}

@@ -1,0 +1,236 @@
+# Inputs. Names, namespace and log group default to what the service and otel-config.yaml use.
+
+variable "name" {
+  description = "Name of the service: ECS service, task family, log groups, alarms. Also its OTel service.name."
+  type        = string
+  default     = "veda-wfs3"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name))
+    error_message = "name: lowercase letters, digits and dashes, 2 to 31 characters."
+  }
+}
+
+variable "environment" {
+  description = "deployment.environment of the telemetry (a dimension of every metric)."
+  type        = string
+  default     = "production"
+}
+
+variable "app_image" {
+  description = "The service image in ECR, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/veda-wfs3:1.2.3."
+  type        = string
+  validation {
+    condition     = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/[^:@]+[:@].+$", var.app_image))
+    error_message = "app_image: an ECR image with a tag or digest (the execution role may pull from that repository only)."
+  }
+}
+
+variable "collector_image" {
+  description = "The ADOT collector image (the version otel-config.yaml is tested against)."
+  type        = string
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+}
+
+variable "cluster_name" {
+  description = "Existing ECS cluster to run in."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC of the load balancer and the tasks."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets for the tasks (they need a route to ECR, Secrets Manager, SSM, X-Ray and CloudWatch)."
+  type        = list(string)
+  validation {
+    condition     = length(var.subnet_ids) > 0
+    error_message = "subnet_ids: at least one subnet."
+  }
+}
+
+variable "alb_listener_arn" {
+  description = "HTTPS listener of the existing Application Load Balancer; the module adds a rule and a target group."
+  type        = string
+}
+
+variable "alb_security_group_id" {
+  description = "Security group of the load balancer (the only source allowed to reach the tasks)."
+  type        = string
+}
+
+variable "listener_rule_priority" {
+  description = "Priority of the listener rule."
+  type        = number
+  default     = 100
+}
+
+variable "path_patterns" {
+  description = "Paths the listener rule forwards to the service."
+  type        = list(string)
+  default     = ["/*"]
+}
+
+variable "host_headers" {
+  description = "Host names the listener rule matches (empty: any)."
+  type        = list(string)
+  default     = []
+}
+
+variable "db_config_secret_arn" {
+  description = "Secrets Manager secret whose value is the DB_CONFIG JSON {username, password, host, port, dbname} (a read-only role: README, 'The database role')."
+  type        = string
+}
+
+variable "database_security_group_id" {
+  description = "If set, the module allows the tasks into this security group on database_port."
+  type        = string
+  default     = null
+}
+
+variable "database_port" {
+  description = "Port of the database, for the rule above."
+  type        = number
+  default     = 5432
+}
+
+variable "task_cpu" {
+  description = "Task CPU units (app and sidecar together)."
+  type        = number
+  default     = 1024
+}
+
+variable "task_memory" {
+  description = "Task memory in MiB (app and sidecar together)."
+  type        = number
+  default     = 2048
+}
+
+variable "collector_memory" {
+  description = "MiB reserved for the collector; its memory_limiter refuses data at 75 % of what it is given."
+  type        = number
+  default     = 256
+}
+
+variable "web_concurrency" {
+  description = "uvicorn workers per task (one per vCPU is the measured sweet spot)."
+  type        = number
+  default     = 1
+}
+
+variable "desired_count" {
+  description = "Tasks at creation; autoscaling moves it between min_tasks and max_tasks afterwards."
+  type        = number
+  default     = 2
+}
+
+variable "min_tasks" {
+  type    = number
+  default = 2
+}
+
+variable "max_tasks" {
+  type    = number
+  default = 10
+}
+
+variable "target_requests_per_task" {
+  description = "Autoscaling target: load balancer requests per task per minute."
+  type        = number
+  default     = 3000
+}
+
+variable "target_cpu_percent" {
+  description = "Autoscaling target: average CPU of the service."
+  type        = number
+  default     = 60
+}
+
+variable "collector_mode" {
+  description = "sidecar: a collector in every task (default). gateway: one collector ECS service reached over the VPC (Cloud Map name), better once the service autoscales."
+  type        = string
+  default     = "sidecar"
+  validation {
+    condition     = contains(["sidecar", "gateway"], var.collector_mode)
+    error_message = "collector_mode: sidecar or gateway."
+  }
+}
+
+variable "gateway_collector_count" {
+  description = "Collector tasks in gateway mode."
+  type        = number
+  default     = 2
+}
+
+variable "traces_sampler_ratio" {
+  description = "Share of new traces sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio); a sampled caller's decision is always kept."
+  type        = number
+  default     = 0.1
+  validation {
+    condition     = var.traces_sampler_ratio >= 0 && var.traces_sampler_ratio <= 1
+    error_message = "traces_sampler_ratio: between 0 and 1."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the service's metrics (WFS3_METRICS_NAMESPACE of otel-config.yaml)."
+  type        = string
+  default     = "veda-wfs3"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the container and EMF log groups (a year by default: incident reviews and audits look back that far)."
+  type        = number
+  default     = 365
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key for the log groups (null: CloudWatch's own encryption)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs notified when an alarm fires and when it clears."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_target_5xx_rate_percent" {
+  type    = number
+  default = 5
+}
+
+variable "alarm_error_rate_percent" {
+  type    = number
+  default = 5
+}
+
+variable "alarm_min_requests_per_minute" {
+  description = "Minimum traffic guard of the rate alarms: quieter minutes count as 0 %."
+  type        = number
+  default     = 20
+}
+
+variable "alarm_elb_5xx_count" {
+  description = "Load balancer 5xx in 5 minutes above which its alarm fires."
+  type        = number
+  default     = 10
+}
+
+variable "alarm_p99_seconds" {
+  type    = number
+  default = 2
+}
+
+variable "environment_variables" {
+  description = "Extra environment of the service (README, Settings), e.g. WFS3_DB_SCHEMAS."
+  type        = map(string)
+  default     = {}
+}
+
+variable "tags" {
+  type    = map(string)
+  default = {}
+}

@@ -1,0 +1,187 @@
+"""deploy/terraform, checked offline (`make deploy-check` runs the same checks and checkov).
+
+Every JSON document the module sends to AWS is rendered from its template with
+deploy/example-values.json, then: validated against botocore's API models, its IAM policies
+linted by parliament, its metrics traced back to the service and otel-config.yaml, and finally
+created in moto ("dry apply") and read back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from deploy import aws_models, check, metrics, render, terraform_files
+
+OUR_NAMESPACE = "veda-wfs3"
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, Any]:
+    return render.render_all()
+
+
+def test_terraform_files_parse() -> None:
+    names = set(terraform_files.parsed())
+    assert {"ecs.tf", "iam.tf", "monitoring.tf", "variables.tf", "locals.tf"} <= names
+
+
+def test_each_template_gets_exactly_the_variables_it_uses() -> None:
+    """Terraform's map, the example values and the template itself name the same variables."""
+    in_terraform = terraform_files.template_variables()
+    examples = render.example_values()
+    assert set(in_terraform) == set(render.template_names()) == set(examples)
+    for name in render.template_names():
+        used = render.variables_used(render.template_text(name))
+        assert used == in_terraform[name], name
+        assert used == set(examples[name]), name
+
+
+def test_the_renderer_refuses_what_it_cannot_render_like_terraform() -> None:
+    with pytest.raises(render.TemplateError):
+        render.variables_used('{"a": "%{ if x }y%{ endif }"}')
+    with pytest.raises(render.TemplateError):
+        render.variables_used('{"a": "${upper(x)}"}')
+    with pytest.raises(render.TemplateError):
+        render.render('{"a": "${x}"}', {"x": ["a list needs jsonencode"]})
+    assert render.render('{"a": ${jsonencode(x)}, "b": "${y}"}', {"x": [1], "y": 0.1}) == (
+        '{"a": [1], "b": "0.1"}'
+    )
+
+
+def test_documents_match_the_aws_api_models(documents: dict[str, Any]) -> None:
+    assert aws_models.all_errors(documents) == []
+
+
+def test_the_models_do_catch_a_broken_document(documents: dict[str, Any]) -> None:
+    """The validation above can fail: a misspelt member and a wrong type are reported."""
+    broken = json.loads(json.dumps(documents))
+    broken["app-container"]["portMapping"] = broken["app-container"].pop("portMappings")
+    broken["alarms"][0]["EvaluationPeriods"] = "five"
+    errors = aws_models.all_errors(broken)
+    assert any("portMapping" in e for e in errors), errors
+    assert any("EvaluationPeriods" in e for e in errors), errors
+
+
+def test_iam_policies_pass_parliament(documents: dict[str, Any]) -> None:
+    from parliament import analyze_policy_string
+
+    for role, request in aws_models.policy_requests(documents).items():
+        findings = analyze_policy_string(request["PolicyDocument"]).findings
+        assert [str(f) for f in findings] == [], role
+
+
+def test_iam_actions_are_split_by_who_uses_them(documents: dict[str, Any]) -> None:
+    def actions(policy: dict[str, Any]) -> set[str]:
+        found: set[str] = set()
+        for statement in policy["Statement"]:
+            found |= (
+                {statement["Action"]}
+                if isinstance(statement["Action"], str)
+                else set(statement["Action"])
+            )
+        return found
+
+    task = actions(documents["collector-task-policy"])
+    execution = actions(documents["execution-policy"])
+    assert {a.split(":")[0] for a in task} == {"xray", "cloudwatch", "logs"}
+    assert not any(a.startswith("xray:") for a in execution), "X-Ray belongs on the task role"
+    assert {a.split(":")[0] for a in execution} == {"ecr", "logs", "secretsmanager", "ssm"}
+    for statement in documents["collector-task-policy"]["Statement"]:
+        if statement["Sid"] == "EmfLogEvents":  # scoped to the EMF log group we create
+            assert all(
+                ":log-group:/veda-wfs3/production/metrics" in r for r in statement["Resource"]
+            )
+
+
+def test_every_dashboard_and_alarm_metric_exists(documents: dict[str, Any]) -> None:
+    namespace, _ = metrics.declarations()
+    assert namespace == OUR_NAMESPACE
+    refs = [
+        *metrics.dashboard_refs(documents["dashboard"]),
+        *metrics.alarm_refs(documents["alarms"]),
+    ]
+    assert len({r.name for r in refs if r.namespace == namespace}) >= 5
+    assert metrics.problems(refs, namespace) == []
+
+
+def test_the_metric_check_catches_a_renamed_metric_route_and_dimension(
+    documents: dict[str, Any],
+) -> None:
+    text = json.dumps(documents["dashboard"])
+    text = text.replace("db.client.connection.wait_time", "db.client.connection.wait")
+    text = text.replace("/collections/{collectionId}/queryables", "/collections/{id}/queryables")
+    text = text.replace('"db.client.connection.state"', '"db.pool.state"')
+    refs = list(metrics.dashboard_refs(json.loads(text)))
+    found = " ".join(metrics.problems(refs, OUR_NAMESPACE))
+    assert "no instrument 'db.client.connection.wait'" in found
+    assert "no route '/collections/{id}/queryables'" in found
+    assert "db.pool.state" in found
+
+
+def test_the_error_rate_sums_exactly_the_5xx_the_app_answers(documents: dict[str, Any]) -> None:
+    [alarm] = [a for a in documents["alarms"] if a["AlarmName"].endswith("service-error-rate")]
+    summed = {
+        d["Value"]
+        for q in alarm["Metrics"]
+        if "MetricStat" in q
+        for d in q["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "http.response.status_code"
+    }
+    assert summed == metrics.server_error_statuses() == {"500", "503", "504"}
+    expression = next(q["Expression"] for q in alarm["Metrics"] if "Expression" in q)
+    assert "IF(total >=" in expression, "the minimum-traffic guard"
+
+
+def test_metric_math_only_refers_to_defined_ids(documents: dict[str, Any]) -> None:
+    for alarm in documents["alarms"]:
+        ids = {q["Id"] for q in alarm["Metrics"]}
+        assert sum(q["ReturnData"] for q in alarm["Metrics"]) == 1, alarm["AlarmName"]
+        for query in alarm["Metrics"]:
+            names = set(re.findall(r"\b([a-z][a-zA-Z0-9_]*)\b", query.get("Expression", "")))
+            assert names <= ids, alarm["AlarmName"]  # IF, FILL: upper case, not ids
+
+
+def test_checkov_passes_with_every_skip_justified() -> None:
+    binary = (
+        subprocess.run(
+            [str(render.ROOT / "scripts/checkov.sh")], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert check.checkov(binary) == []
+    for path in render.MODULE.glob("*.tf"):
+        for skip in re.findall(r"#checkov:skip=(.*)", path.read_text()):
+            check_id, _, reason = skip.partition(":")
+            assert len(reason.split()) >= 6, f"{path.name}: {check_id} needs a reason"
+
+
+def test_container_environment_names_are_read_by_what_runs_them(
+    documents: dict[str, Any],
+) -> None:
+    readme = (render.ROOT / "README.md").read_text()
+    for variable in documents["app-container"]["environment"]:
+        assert f"`{variable['name']}`" in readme or variable["name"] in (
+            "OTEL_SERVICE_NAME",  # standard OTel variables, read by the SDK
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_TRACES_SAMPLER_ARG",
+        ), variable["name"]
+    config = (render.ROOT / "otel-config.yaml").read_text()
+    for variable in documents["collector-container"]["environment"]:
+        assert "${env:" + variable["name"] in config, variable["name"]
+
+
+def test_collector_config_fits_a_standard_parameter_unchanged() -> None:
+    deployed = terraform_files.collector_config_as_deployed()
+    assert len(deployed) <= 4096
+    original = yaml.safe_load((render.ROOT / "otel-config.yaml").read_text())
+    assert yaml.safe_load(deployed) == original
