@@ -43,7 +43,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from app.export_breaker import PausingSpanExporter
 from app.logs import exclude_telemetry_logs
 from app.resource import build_resource
 from app.settings import TelemetrySettings
@@ -112,7 +111,6 @@ class Telemetry:
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
     log_handler: logging.Handler | None
-    span_exporter: PausingSpanExporter | None = None
 
     def shutdown(self, seconds: float = SHUTDOWN_SECONDS) -> None:
         """Flush what can be flushed, and give up after `seconds` (a black-holed collector
@@ -127,8 +125,6 @@ class Telemetry:
 
     def _flush_and_close(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        if self.span_exporter is not None:
-            self.span_exporter.resume()  # the last spans get a real try, paused or not
         for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
             remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
             provider.force_flush(remaining_ms)
@@ -138,16 +134,11 @@ class Telemetry:
 _telemetry: Telemetry | None = None
 
 
-def _span_exporter(settings: TelemetrySettings) -> PausingSpanExporter | None:
-    exporter = _exporter(settings, "traces")
-    return PausingSpanExporter(exporter) if exporter else None
-
-
-def _tracer_provider(resource: Resource, exporter: PausingSpanExporter | None) -> TracerProvider:
+def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerProvider:
     provider = TracerProvider(
         resource=resource, id_generator=AdoptingXRayIdGenerator(), shutdown_on_exit=False
     )
-    if exporter is not None:
+    if exporter := _exporter(settings, "traces"):
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
@@ -180,10 +171,8 @@ def _otlp_log_handler(provider: LoggerProvider, level: str) -> logging.Handler:
 def _start(settings: TelemetrySettings) -> Telemetry:
     resource = build_resource(on_ecs=settings.ecs_container_metadata_uri_v4 is not None)
     logger_provider = _logger_provider(settings, resource)
-    span_exporter = _span_exporter(settings)
     telemetry = Telemetry(
-        tracer_provider=_tracer_provider(resource, span_exporter),
-        span_exporter=span_exporter,
+        tracer_provider=_tracer_provider(settings, resource),
         meter_provider=_meter_provider(settings, resource),
         logger_provider=logger_provider,
         log_handler=(
