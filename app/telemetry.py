@@ -43,7 +43,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from app.export_pause import PausingSpanExporter
 from app.logs import exclude_telemetry_logs
 from app.resource import build_resource
 from app.settings import TelemetrySettings
@@ -140,7 +139,7 @@ def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerP
         resource=resource, id_generator=AdoptingXRayIdGenerator(), shutdown_on_exit=False
     )
     if exporter := _exporter(settings, "traces"):
-        provider.add_span_processor(BatchSpanProcessor(PausingSpanExporter(exporter)))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 
