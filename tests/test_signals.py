@@ -119,10 +119,12 @@ def test_request_duration_by_method_route_and_status(
 
 def test_active_requests_and_pool_metrics(server: Server, receiver: OtlpReceiver) -> None:
     # Levels are gauges: CloudWatch's EMF exporter would turn a cumulative sum into deltas.
-    [active] = latest(receiver, "http.server.active_requests")
+    def idle_again() -> list[ReceivedPoint]:  # an export after the fixture's requests
+        return [p for p in points_now(receiver, "http.server.active_requests") if p.value == 0]
+
+    [active] = receiver.wait_until(idle_again)
     assert active.kind == "gauge"
     assert active.attributes == {"http.request.method": "GET", "url.scheme": "http"}
-    assert active.value == 0  # the fixture's requests are over
     pool = latest(receiver, "db.client.connection.count")
     states = {p.attributes["db.client.connection.state"]: p.value for p in pool}
     assert {p.kind for p in pool} == {"gauge"}
