@@ -11,6 +11,7 @@ import argparse
 import json
 import subprocess
 import sys
+from typing import Any
 
 from deploy import aws_models, metrics, render, terraform_files
 
@@ -22,7 +23,7 @@ def report(name: str, problems: list[str]) -> bool:
     return not problems
 
 
-def iam_findings(documents: dict[str, object]) -> list[str]:
+def iam_findings(documents: dict[str, Any]) -> list[str]:
     from parliament import analyze_policy_string
 
     found = []
@@ -35,8 +36,13 @@ def iam_findings(documents: dict[str, object]) -> list[str]:
 def template_mismatches() -> list[str]:
     in_terraform = terraform_files.template_variables()
     examples = render.example_values()
-    found = []
-    for name in render.template_names():
+    names = set(render.template_names())
+    found = [
+        f"{where} has entries for templates {sorted(extra)} that do not exist"
+        for where, keys in (("locals.template_vars", in_terraform), ("example values", examples))
+        if (extra := set(keys) - names)
+    ]
+    for name in sorted(names):
         used = render.variables_used(render.template_text(name))
         if used != in_terraform.get(name) or used != set(examples.get(name, {})):
             found.append(f"{name}: template, locals.template_vars and example values differ")
@@ -68,10 +74,7 @@ def main() -> int:
     documents = render.render_all()
     print(f"rendered {len(documents)} documents into {render.RENDERED.relative_to(render.ROOT)}/")
     namespace, _ = metrics.declarations()
-    refs = [
-        *metrics.dashboard_refs(documents["dashboard"]),
-        *metrics.alarm_refs(documents["alarms"]),
-    ]
+    refs = metrics.references(documents)
     results = [
         report(f"terraform files parse ({len(terraform_files.parsed())})", []),
         report("template variables match", template_mismatches()),

@@ -150,6 +150,11 @@ def alarm_refs(alarms: list[dict[str, Any]]) -> Iterator[MetricRef]:
                 )
 
 
+def references(documents: dict[str, Any]) -> list[MetricRef]:
+    """Every metric the rendered dashboard and alarms name."""
+    return [*dashboard_refs(documents["dashboard"]), *alarm_refs(documents["alarms"])]
+
+
 def problems(refs: list[MetricRef], namespace: str) -> list[str]:
     """What is wrong with each reference (empty when every metric exists as named)."""
     found = []

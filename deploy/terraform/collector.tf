@@ -5,7 +5,6 @@ resource "aws_ssm_parameter" "collector_config" {
   #checkov:skip=CKV2_AWS_34:the collector configuration holds no secret (what differs per deployment comes from environment variables)
   name        = "/${var.name}/${var.environment}/otel-config"
   description = "ADOT collector configuration of ${var.name} (otel-config.yaml, comments removed)"
-  # Not a secret: every value that differs per deployment is an environment variable.
   type  = "String"
   tier  = length(local.collector_config) > 4096 ? "Advanced" : "Standard"
   value = local.collector_config
