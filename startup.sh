@@ -18,6 +18,10 @@ cd "$(dirname "$0")"
 
 [ -d .venv/bin ] && export PATH="$PWD/.venv/bin:$PATH"
 
+# gRPC's C core writes its INFO lines ("Got goaway" when the collector restarts) to stderr as
+# plain text, among our JSON lines; its errors still come through. Read once, when grpc loads.
+export GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}"
+
 if ! python -m app.wait_for_db "${DB_WAIT_SECONDS:-30}"; then
     echo "startup: database not reachable after ${DB_WAIT_SECONDS:-30}s; starting anyway, /readyz will say 503" >&2
 fi

@@ -29,7 +29,7 @@ STANDARD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()
     | {"message", "asctime", "color_message", "taskName"}
 )
-TELEMETRY_LOGGERS = ("opentelemetry", "grpc")
+TELEMETRY_LOGGERS = ("opentelemetry", "grpc", "app.collector_gate")
 RATE_LIMIT_SECONDS = 60.0
 
 

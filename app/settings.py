@@ -185,6 +185,9 @@ class TelemetrySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     otel_sdk_disabled: bool = False
+    # Read by the SDK's exporters too; ours only for the address of the collector's probe.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
     otel_exporter_otlp_protocol: OtlpProtocol = "grpc"
     otel_exporter_otlp_traces_protocol: OtlpProtocol | None = None
     otel_exporter_otlp_metrics_protocol: OtlpProtocol | None = None
@@ -214,6 +217,12 @@ class TelemetrySettings(BaseSettings):
             return None
         specific: OtlpProtocol | None = getattr(self, f"otel_exporter_otlp_{signal}_protocol")
         return specific or self.otel_exporter_otlp_protocol
+
+    def traces_endpoint(self) -> str:
+        """Where spans go, with the SDK's default for the protocol (4317 gRPC, 4318 HTTP)."""
+        port = 4317 if self.protocol("traces") == "grpc" else 4318
+        given = self.otel_exporter_otlp_traces_endpoint or self.otel_exporter_otlp_endpoint
+        return given or f"http://localhost:{port}"
 
 
 class Settings(BaseModel):

@@ -40,9 +40,9 @@ from opentelemetry.sdk.metrics.view import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from app.collector_gate import CollectorGate, GatedBatchSpanProcessor, address_of
 from app.logs import exclude_telemetry_logs
 from app.resource import build_resource
 from app.settings import TelemetrySettings
@@ -139,7 +139,8 @@ def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerP
         resource=resource, id_generator=AdoptingXRayIdGenerator(), shutdown_on_exit=False
     )
     if exporter := _exporter(settings, "traces"):
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        gate = CollectorGate(address_of(settings.traces_endpoint()))
+        provider.add_span_processor(GatedBatchSpanProcessor(exporter, gate))
     return provider
 
 

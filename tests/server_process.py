@@ -56,8 +56,10 @@ class Server:
         return self.log_path.read_bytes()
 
     def json_lines(self) -> list[dict[str, Any]]:
-        """stdout as the JSON log records it must consist of (fails on any other line)."""
-        return [json.loads(line) for line in self.output.decode().splitlines() if line]
+        """stdout as the JSON log records it must consist of (fails on any other line); while
+        the server runs, a last line still being written is left out."""
+        complete = self.output.decode().rsplit("\n", 1)[0]
+        return [json.loads(line) for line in complete.splitlines() if line]
 
     def stop(self) -> None:
         """SIGTERM, and how long the process took to exit."""

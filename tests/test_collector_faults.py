@@ -1,6 +1,7 @@
-"""Telemetry never hurts serving: the collector absent, or accepting connections and never
-answering. Requests keep their status, the exporters' warnings are rate-limited, and SIGTERM
-still ends the process within the 5 s flush budget (plus uvicorn's own shutdown)."""
+"""Telemetry never hurts serving: the collector absent, accepting connections and never
+answering, or stopped and started again. Requests keep their status, the exporters' warnings are
+rate-limited, SIGTERM still ends the process within the 5 s flush budget (plus uvicorn's own
+shutdown), and spans flow again once the collector is back, without a restart."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import httpx2 as httpx
 import pytest
 
 from tests.faults import BlackHole, closed_port
-from tests.server_process import running_server
+from tests.otlp_receiver import OtlpReceiver
+from tests.polling import eventually
+from tests.server_process import Server, running_server
 
 ITEMS = "/collections/public.fire_perimeters/items"
 REQUESTS = 200
@@ -52,3 +55,47 @@ def test_serving_is_unaffected_and_shutdown_is_bounded(
     # Three exporters, each with at most a "transient error" and a "failed" message per minute.
     assert len(exporter_lines) <= 6, exporter_lines
     assert len([r for r in lines if r["logger"] == "app.access"]) >= REQUESTS + 1
+
+
+def _gate_lines(server: Server, message: str) -> list[dict[str, object]]:
+    return [
+        line
+        for line in server.json_lines()
+        if line["logger"] == "app.collector_gate" and message in str(line["message"])
+    ]
+
+
+def test_spans_flow_again_after_the_collector_is_restarted(database_url: str) -> None:
+    receiver = OtlpReceiver()
+    receiver.start()
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "2",  # the exporter gives up on a batch after ~1 s
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_TRACES_SAMPLER": "always_on",
+    }
+    with running_server(database_url, **env) as server, httpx.Client() as client:
+
+        def get() -> int:
+            return client.get(f"{server.base}{ITEMS}?limit=5").status_code
+
+        assert get() == 200
+        eventually(lambda: receiver.spans, seconds=10, what="spans before the kill")
+        receiver.stop()
+        statuses = [get()]
+        while not _gate_lines(server, "does not answer"):
+            statuses.append(get())
+            assert len(statuses) < 2000, "the gate never closed"
+        statuses += [get() for _ in range(50)]  # served while spans are let go
+
+        again = OtlpReceiver(port=receiver.port)
+        again.start()
+        try:
+            eventually(
+                lambda: get() == 200 and again.spans, seconds=10, what="spans after the restart"
+            )
+        finally:
+            again.stop()
+        assert set(statuses) == {200}
+        reopened = _gate_lines(server, "answers again")
+        assert reopened and int(str(reopened[0]["spans_dropped"])) >= 50
