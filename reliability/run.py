@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import socket
 import statistics
 import subprocess
 import threading
@@ -28,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from bench import wrk
-from tests.faults import BlackHole, closed_port
+from tests.faults import BlackHole, closed_port, port_below_ephemeral_range
 from tests.otlp_receiver import OtlpReceiver
 from tests.server_process import ROOT, Server, running_server
 from tests.tcp_proxy import TcpProxy
@@ -188,7 +187,7 @@ def collector_scenarios(database_url: str) -> list[Row]:
 
 
 def killed_and_restarted(database_url: str) -> Row:
-    sink = OtlpReceiver(port=_port_below_ephemeral_range(), discard=True)
+    sink = OtlpReceiver(port=port_below_ephemeral_range(), discard=True)
     sink.start()
     port = sink.port
     restarted: list[OtlpReceiver] = []
@@ -215,22 +214,6 @@ def killed_and_restarted(database_url: str) -> Row:
     if flowed == 0:
         row.verdict = "FAIL: " + row.verdict
     return row
-
-
-def _port_below_ephemeral_range() -> int:
-    """A free loopback port where a real collector's would be (4317 is): not an ephemeral one,
-    which an exporter's own connect attempts could be given as their source port while the
-    receiver is down (a TCP self-connect) and so keep the restarted receiver from it."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
-        lowest_ephemeral = int(ports.read().split()[0])
-    for port in range(min(lowest_ephemeral, 30000) - 1, 1024, -1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _time_first_span(receiver: OtlpReceiver, first: list[float], seconds: float = 60) -> None:

@@ -18,6 +18,22 @@ def closed_port() -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
 
 
+def port_below_ephemeral_range() -> int:
+    """A free loopback port where a real collector's would be (4317 is): not an ephemeral one,
+    which an exporter's own connect attempts could be given as their source port while the
+    receiver is down (a TCP self-connect) and so keep the restarted receiver from it."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+        lowest_ephemeral = int(ports.read().split()[0])
+    for port in range(min(lowest_ephemeral, 30000) - 1, 1024, -1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 class BlackHole:
     """Accepts TCP connections and never says a word."""
 
