@@ -212,7 +212,7 @@ def killed_and_restarted(database_url: str) -> Row:
     when = f", the first {first_span_after[0]:.1f} s after it" if first_span_after else ""
     row.verdict += f"; {flowed} spans after the restart{when}"
     if flowed == 0:
-        row.verdict = "FAIL: " + row.verdict
+        row.verdict = "FAIL" + row.verdict.removeprefix("pass").removeprefix("FAIL")
     return row
 
 
