@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -173,6 +173,22 @@ MetricsTemporality = Annotated[
     Literal["delta", "cumulative"], BeforeValidator(lambda v: str(v).strip().lower())
 ]
 HistogramAggregation = Literal["base2_exponential_bucket_histogram", "explicit_bucket_histogram"]
+MAX_EXPORT_TIMEOUT_SECONDS = 60.0
+
+
+def _export_timeout(value: float | None) -> float | None:
+    # The Python SDK reads OTEL_EXPORTER_OTLP_*TIMEOUT in seconds, where the specification says
+    # milliseconds (opentelemetry-python #4044): a spec-minded 10000 would let one failing export
+    # hold the export thread for hours.
+    if value is not None and not 0 < value <= MAX_EXPORT_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"is read in seconds by the Python SDK, not milliseconds: give more than 0 and at "
+            f"most {MAX_EXPORT_TIMEOUT_SECONDS:.0f} (the default is 10)"
+        )
+    return value
+
+
+ExportTimeout = Annotated[float | None, AfterValidator(_export_timeout)]
 
 
 class TelemetrySettings(BaseSettings):
@@ -188,6 +204,11 @@ class TelemetrySettings(BaseSettings):
     # Read by the SDK's exporters too; ours only for the address of the collector's probe.
     otel_exporter_otlp_endpoint: str | None = None
     otel_exporter_otlp_traces_endpoint: str | None = None
+    # Read by the SDK too; ours only to refuse milliseconds (see _export_timeout).
+    otel_exporter_otlp_timeout: ExportTimeout = None
+    otel_exporter_otlp_traces_timeout: ExportTimeout = None
+    otel_exporter_otlp_metrics_timeout: ExportTimeout = None
+    otel_exporter_otlp_logs_timeout: ExportTimeout = None
     otel_exporter_otlp_protocol: OtlpProtocol = "grpc"
     otel_exporter_otlp_traces_protocol: OtlpProtocol | None = None
     otel_exporter_otlp_metrics_protocol: OtlpProtocol | None = None

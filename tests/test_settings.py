@@ -124,6 +124,27 @@ def test_bad_number_setting_stops_start_with_one_line() -> None:
     assert SECRET not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "variable",
+    ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"],
+)
+def test_an_export_timeout_in_milliseconds_stops_start_with_one_line(variable: str) -> None:
+    result = start_main({"DATABASE_URL": f"postgresql://u:{SECRET}@h/d", variable: "10000"})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable.lower() in lines[0] and "in seconds" in lines[0], lines
+
+
+def test_the_sdk_reads_export_timeouts_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the check above rests on; should an SDK upgrade switch to milliseconds (as the
+    specification has it), this fails and the check must go."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "7")
+    assert OTLPSpanExporter(insecure=True)._timeout == 7.0
+    assert TelemetrySettings().otel_exporter_otlp_timeout == 7.0
+
+
 def test_service_runs_from_db_config(database_url: str) -> None:
     settings = Settings(
         database=DatabaseSettings(
