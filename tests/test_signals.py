@@ -6,8 +6,9 @@ how a server fault is reported.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -137,6 +138,32 @@ def test_active_requests_and_pool_metrics(server: Server, receiver: OtlpReceiver
 
     [wait] = receiver.wait_until(three_waits)
     assert wait.unit == "s" and wait.kind == "exponential_histogram"
+
+
+def test_active_requests_counts_the_requests_in_flight(reader_url: str, slow_view: str) -> None:
+    otlp = OtlpReceiver()
+    otlp.start()
+    env = {**otlp_env(otlp), "WFS3_DB_SCHEMAS": f"public,{slow_view}"}
+    env["OTEL_METRIC_EXPORT_INTERVAL"] = "200"
+
+    def in_flight(count: int) -> Callable[[], list[ReceivedPoint]]:
+        points = lambda: points_now(otlp, "http.server.active_requests")  # noqa: E731
+        return lambda: [p for p in points() if p.value == count]
+
+    try:
+        with running_server(reader_url, **env) as server:
+            slow = f"{server.base}/collections/slow.sleepy/items"  # 2 s each
+            holders = [threading.Thread(target=httpx.get, args=(slow,)) for _ in range(3)]
+            for holder in holders:
+                holder.start()
+            try:
+                eventually(in_flight(3), seconds=1.8, what="3 requests in flight")
+            finally:
+                for holder in holders:
+                    holder.join()
+            eventually(in_flight(0), seconds=5, what="none in flight once they are answered")
+    finally:
+        otlp.stop()
 
 
 def test_features_returned_and_catalog_loads(server: Server, receiver: OtlpReceiver) -> None:
