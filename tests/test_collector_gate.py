@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from app.collector_gate import CollectorGate, GatedBatchSpanProcessor, address_of, collector_answers
-from tests.faults import BlackHole, closed_port
+from app.telemetry import GRPC_CHANNEL_OPTIONS
+from tests.faults import BlackHole, closed_port, port_below_ephemeral_range
 from tests.otlp_receiver import OtlpReceiver
 from tests.polling import eventually
 
@@ -91,12 +92,15 @@ def _end_spans(provider: TracerProvider, count: int) -> None:
 
 
 def test_the_gate_closes_while_the_collector_is_gone_and_opens_when_it_is_back() -> None:
-    receiver = OtlpReceiver()
+    receiver = OtlpReceiver(port=port_below_ephemeral_range())
     receiver.start()
     port = receiver.port
     gate = CollectorGate(address_of(receiver.endpoint), interval=PROBE_INTERVAL)
-    # A 1 s deadline: one attempt, then the SDK's 1 s backoff no longer fits, so it gives up.
-    exporter = OTLPSpanExporter(endpoint=receiver.endpoint, insecure=True, timeout=1)
+    # A 3 s deadline: time for one retry (after ~1 s) on the new channel the exporter opens
+    # when it finds the collector unavailable, not for a second one (~2 s later).
+    exporter = OTLPSpanExporter(
+        endpoint=receiver.endpoint, insecure=True, timeout=3, channel_options=GRPC_CHANNEL_OPTIONS
+    )
     provider = TracerProvider()
     provider.add_span_processor(GatedBatchSpanProcessor(exporter, gate))
     try:
