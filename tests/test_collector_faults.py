@@ -114,3 +114,20 @@ def test_spans_flow_again_after_the_collector_is_restarted(database_url: str) ->
         assert set(statuses) == {200}
         reopened = _gate_lines(server, "answers again")
         assert reopened and int(str(reopened[0]["spans_dropped"])) >= 50
+
+
+def test_the_gate_closes_for_an_absent_http_collector_too(
+    absent_collector: str, database_url: str
+) -> None:
+    env = {
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": absent_collector,
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "2",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    with running_server(database_url, **env) as server, httpx.Client() as client:
+        statuses = []
+        while not _gate_lines(server, "does not answer"):
+            statuses.append(client.get(f"{server.base}{ITEMS}?limit=5").status_code)
+            assert len(statuses) < 2000, "the gate never closed"
+    assert set(statuses) == {200}
