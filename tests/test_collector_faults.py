@@ -66,6 +66,16 @@ def _gate_lines(server: Server, message: str) -> list[dict[str, object]]:
     ]
 
 
+def _serve_until_the_gate_closes(server: Server, client: httpx.Client) -> list[int]:
+    """The statuses of requests served until the collector gate logs that it closed."""
+    statuses = []
+    while True:
+        statuses.append(client.get(f"{server.base}{ITEMS}?limit=5").status_code)
+        if _gate_lines(server, "does not answer"):
+            return statuses
+        assert len(statuses) < 2000, "the gate never closed"
+
+
 # With gRPC's shared subchannel pool (app/telemetry.py, GRPC_CHANNEL_OPTIONS), the attempts made
 # during such an outage kept the connection in reconnect backoff, and no span came within 5 s of
 # the collector's return: this test failed so, and passes with a channel of the exporter's own.
@@ -93,10 +103,7 @@ def test_spans_flow_again_after_the_collector_is_restarted(database_url: str) ->
         eventually(lambda: receiver.spans, seconds=10, what="spans before the kill")
         receiver.stop()
         stopped_at = time.monotonic()
-        statuses = [get()]
-        while not _gate_lines(server, "does not answer"):
-            statuses.append(get())
-            assert len(statuses) < 2000, "the gate never closed"
+        statuses = _serve_until_the_gate_closes(server, client)
         while time.monotonic() - stopped_at < OUTAGE_SECONDS:  # served while spans are let go
             statuses.append(get())
             time.sleep(0.1)
@@ -126,8 +133,5 @@ def test_the_gate_closes_for_an_absent_http_collector_too(
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
     with running_server(database_url, **env) as server, httpx.Client() as client:
-        statuses = []
-        while not _gate_lines(server, "does not answer"):
-            statuses.append(client.get(f"{server.base}{ITEMS}?limit=5").status_code)
-            assert len(statuses) < 2000, "the gate never closed"
+        statuses = _serve_until_the_gate_closes(server, client)
     assert set(statuses) == {200}

@@ -56,6 +56,12 @@ def test_probe_tells_a_collector_from_a_closed_port_and_a_black_hole(http1_serve
         assert not collector_answers(address_of(hole.endpoint), timeout=0.2)
 
 
+def _end_spans(provider: TracerProvider, count: int) -> None:
+    tracer = provider.get_tracer(__name__)
+    for number in range(count):
+        tracer.start_span(f"span {number}").end()
+
+
 class Refusing(SpanExporter):
     """A collector that answers but refuses every batch (a bad payload, say)."""
 
@@ -75,20 +81,14 @@ def test_a_refused_batch_leaves_the_gate_open_while_the_collector_answers() -> N
     provider = TracerProvider()
     provider.add_span_processor(GatedBatchSpanProcessor(exporter, gate))
     try:
-        for batch in range(3):
-            provider.get_tracer(__name__).start_span(f"refused {batch}").end()
+        for _ in range(3):
+            _end_spans(provider, 1)
             provider.force_flush()
         assert exporter.batches == 3
         assert gate.is_open
     finally:
         provider.shutdown()
         receiver.stop()
-
-
-def _end_spans(provider: TracerProvider, count: int) -> None:
-    tracer = provider.get_tracer(__name__)
-    for number in range(count):
-        tracer.start_span(f"span {number}").end()
 
 
 def test_the_gate_closes_while_the_collector_is_gone_and_opens_when_it_is_back() -> None:

@@ -147,8 +147,8 @@ def test_active_requests_counts_the_requests_in_flight(reader_url: str, slow_vie
     env["OTEL_METRIC_EXPORT_INTERVAL"] = "200"
 
     def in_flight(count: int) -> Callable[[], list[ReceivedPoint]]:
-        points = lambda: points_now(otlp, "http.server.active_requests")  # noqa: E731
-        return lambda: [p for p in points() if p.value == count]
+        metric = "http.server.active_requests"
+        return lambda: [p for p in points_now(otlp, metric) if p.value == count]
 
     try:
         with running_server(reader_url, **env) as server:
