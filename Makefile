@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability deploy-check
+.PHONY: setup db run test test-fast lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -13,6 +13,10 @@ run: setup
 
 test: setup
 	@scripts/test.sh
+
+# The edit-test loop: lint, types and every test that starts no server process or collector.
+test-fast: setup
+	@scripts/test.sh --fast
 
 # The local collector (otel-config.yaml's components, ADOT's collector version); prints its path last.
 collector:

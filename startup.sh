@@ -5,7 +5,7 @@
 # telemetry from the standard OTEL_* variables (see README "Telemetry").
 #
 # opentelemetry-instrument runs the installed instrumentors before the app is imported; the app's
-# own telemetry setup (app/telemetry.py) then configures providers and exporters exactly once, so
+# own telemetry setup (app/otel/telemetry.py) then configures providers and exporters exactly once, so
 # the result is the same as under plain uvicorn. With OTEL_SDK_DISABLED=true the launcher is
 # skipped: nothing is patched at all.
 #
@@ -22,7 +22,7 @@ cd "$(dirname "$0")"
 # plain text, among our JSON lines; its errors still come through. Read once, when grpc loads.
 export GRPC_VERBOSITY="${GRPC_VERBOSITY:-ERROR}"
 
-if ! python -m app.wait_for_db "${DB_WAIT_SECONDS:-30}"; then
+if ! python -m app.db.wait "${DB_WAIT_SECONDS:-30}"; then
     echo "startup: database not reachable after ${DB_WAIT_SECONDS:-30}s; starting anyway, /readyz will say 503" >&2
 fi
 

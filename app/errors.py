@@ -8,7 +8,8 @@ connection string reaches a client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import asyncpg
 from fastapi import FastAPI
@@ -19,9 +20,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Scope
-from tipg import errors as tipg_errors
-
-from app.xray import current_trace_header
 
 logger = logging.getLogger(__name__)
 
@@ -67,22 +65,6 @@ class QueryTimeout(ApiError):
     code = "QueryTimeout"
 
 
-# tipg's own errors carry messages written for clients; we only choose the status.
-TIPG_ERRORS: dict[type[Exception], type[ApiError]] = {
-    tipg_errors.NotFound: NotFound,
-    tipg_errors.InvalidBBox: InvalidParameter,
-    tipg_errors.InvalidDatetime: InvalidParameter,
-    tipg_errors.InvalidLimit: InvalidParameter,
-    tipg_errors.InvalidPropertyName: InvalidParameter,
-    tipg_errors.InvalidGeometryColumnName: InvalidParameter,
-    tipg_errors.InvalidDatetimeColumnName: InvalidParameter,
-    tipg_errors.MissingDatetimeColumn: InvalidParameter,
-    tipg_errors.MissingGeometryColumn: InvalidParameter,
-    tipg_errors.MissingFunctionParameter: InvalidParameter,
-    tipg_errors.NoPrimaryKey: NotFound,
-    tipg_errors.MissingCollectionCatalog: ServiceUnavailable,
-}
-
 HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound", 405: "MethodNotAllowed"}
 
 DB_UNAVAILABLE = (
@@ -96,103 +78,125 @@ DB_UNAVAILABLE = (
 )
 
 
-def error_response(status: int, code: str, description: str) -> JSONResponse:
+TraceHeader = Callable[[], str | None]  # the current trace's `Root=1-…`, from app/otel
+
+
+def error_response(
+    status: int, code: str, description: str, trace_header: str | None = None
+) -> JSONResponse:
     body = {"code": code, "description": description}
-    trace_header = current_trace_header()
     if trace_header is not None:
         # The same id as the response header and X-Ray: quote it in a bug report to find the trace.
         body["traceId"] = trace_header.removeprefix("Root=")
     return JSONResponse(body, status_code=status)
 
 
-def _api_error(request: Request, exc: Exception) -> JSONResponse:
+@dataclass(frozen=True)
+class Problem:
+    """What a handler decided to tell the client."""
+
+    status: int
+    code: str
+    description: str
+
+
+def _api_error(request: Request, exc: Exception) -> Problem:
     assert isinstance(exc, ApiError)
     if exc.status >= 500:
         logger.warning("%s %s: %s", request.method, request.url.path, exc.description)
-    return error_response(exc.status, exc.code, exc.description)
+    return Problem(exc.status, exc.code, exc.description)
 
 
-def _tipg_error(request: Request, exc: Exception) -> JSONResponse:
-    return _api_error(request, TIPG_ERRORS[type(exc)](str(exc)))
-
-
-def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> Problem:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for err in exc.errors():
         where = ".".join(str(part) for part in err.get("loc", ()) if part != "query")
         problems.append(f"{where}: {err.get('msg', 'invalid')}")
-    return error_response(400, "InvalidParameterValue", "Invalid request: " + "; ".join(problems))
+    return Problem(400, "InvalidParameterValue", "Invalid request: " + "; ".join(problems))
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Problem:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 422:
-        return error_response(400, "InvalidParameterValue", str(exc.detail))
+        return Problem(400, "InvalidParameterValue", str(exc.detail))
     code = HTTP_CODES.get(exc.status_code, "Error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    return Problem(exc.status_code, code, str(exc.detail))
 
 
-def _database_error(request: Request, exc: Exception) -> JSONResponse:
+def _database_error(request: Request, exc: Exception) -> Problem:
     """Map what PostgreSQL said to what the client may know; the rest goes to the log only."""
     if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
         return _api_error(request, QueryTimeout("The query took longer than the server allows."))
     if isinstance(exc, asyncpg.exceptions.DataError):
         # Class 22 (data exception): a value in the request does not fit a column's type. The
         # server message quotes only the offending value, never the statement.
-        return error_response(400, "InvalidParameterValue", f"Invalid value: {exc.args[0]}")
+        return Problem(400, "InvalidParameterValue", f"Invalid value: {exc.args[0]}")
     logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "ServerError", "The server failed to answer this request.")
+    return Problem(500, "ServerError", "The server failed to answer this request.")
 
 
-def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+def _unavailable(request: Request, exc: Exception) -> Problem:
     logger.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
-    return error_response(503, "ServiceUnavailable", "The database is not reachable right now.")
+    return Problem(503, "ServiceUnavailable", "The database is not reachable right now.")
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+def _unexpected(request: Request, exc: Exception) -> Problem:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "ServerError", "The server failed to answer this request.")
+    return Problem(500, "ServerError", "The server failed to answer this request.")
 
 
-Handler = Callable[[Request, Exception], JSONResponse]
+Handler = Callable[[Request, Exception], Problem]
 
 
-def _on_span(handler: Handler) -> Handler:
+def _record_on_span(exc: Exception, status: int) -> None:
     """The handled error also goes on the request span: its type always (`error.type`), and for
     a server fault the exception and an ERROR status."""
-
-    def handle(request: Request, exc: Exception) -> JSONResponse:
-        response = handler(request, exc)
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.set_attribute("error.type", type(exc).__qualname__)
-            if response.status_code >= 500:
-                span.record_exception(exc)
-                span.set_status(StatusCode.ERROR, type(exc).__qualname__)
-        return response
-
-    return handle
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("error.type", type(exc).__qualname__)
+        if status >= 500:
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, type(exc).__qualname__)
 
 
-def unexpected_error(scope: Scope, exc: Exception) -> JSONResponse:
+def _responding(handler: Handler, trace_header: TraceHeader) -> Callable[..., JSONResponse]:
+    def respond(request: Request, exc: Exception) -> JSONResponse:
+        problem = handler(request, exc)
+        _record_on_span(exc, problem.status)
+        return error_response(problem.status, problem.code, problem.description, trace_header())
+
+    return respond
+
+
+def unexpected_error(scope: Scope, exc: Exception, trace_header: str | None) -> JSONResponse:
     """The 500 for an exception no handler took: logged with its stack, recorded on the span."""
-    return _on_span(_unexpected)(Request(scope), exc)
+    return _responding(_unexpected, lambda: trace_header)(Request(scope), exc)
 
 
-def add_exception_handlers(app: FastAPI) -> None:
+def add_exception_handlers(
+    app: FastAPI,
+    trace_header: TraceHeader,
+    translated: Mapping[type[Exception], type[ApiError]],
+) -> None:
+    """Every error answered in one shape; `translated` maps a library's exceptions (tipg's, whose
+    messages are written for clients) to the ApiError whose status they get."""
+
+    def translate(request: Request, exc: Exception) -> Problem:
+        return _api_error(request, translated[type(exc)](str(exc)))
+
     handlers: dict[type[Exception], Handler] = {
         ApiError: _api_error,
         RequestValidationError: _validation_error,
         HTTPException: _http_error,
         asyncpg.PostgresError: _database_error,
     }
-    handlers.update(dict.fromkeys(TIPG_ERRORS, _tipg_error))
+    handlers.update(dict.fromkeys(translated, translate))
     handlers.update(dict.fromkeys(DB_UNAVAILABLE, _unavailable))
     # A statement timeout is also an OperatorInterventionError (class 57): keep it a 504.
     handlers[asyncpg.exceptions.QueryCanceledError] = _database_error
     for exc_class, handler in handlers.items():
-        app.add_exception_handler(exc_class, _on_span(handler))
-    # Unhandled exceptions are answered by app/observe.py, inside the request's span; this is
-    # the last resort for one raised outside it (in the proxy-header middleware, say).
-    app.add_exception_handler(Exception, _unexpected)
+        app.add_exception_handler(exc_class, _responding(handler, trace_header))
+    # Unhandled exceptions are answered by app/otel/middleware.py, inside the request's span;
+    # this is the last resort for one raised outside it (in the proxy-header middleware, say).
+    app.add_exception_handler(Exception, _responding(_unexpected, trace_header))

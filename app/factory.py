@@ -1,52 +1,39 @@
-"""The application factory: our FastAPI app with tipg's OGC Features routes composed in."""
+"""The application factory: composes the OGC layer (app/ogc), the database (app/db), our own
+routes and the telemetry object (app/otel) into one FastAPI app."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import cast
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette_cramjam.middleware import CompressionMiddleware
-from tipg.collections import Collection
-from tipg.factory import features_settings as tipg_features_settings
 from tipg.middleware import CacheControlMiddleware
 
-from app import __version__
-from app.db import database
+from app import __version__, ogc
+from app.db.lifespan import Database
 from app.errors import add_exception_handlers
-from app.links import LinkCachingFactory
-from app.observe import ObserveMiddleware, RequestMetrics
-from app.openapi import install_openapi
-from app.paging import PageLimitMiddleware
-from app.params import collection_params, install_parameter_parsers
+from app.otel.middleware import ObserveMiddleware
+from app.otel.telemetry import Telemetry, fastapi_class, setup
 from app.proxy import ProxyHeadersMiddleware
 from app.routes import health
 from app.routes.refresh import refresh_router
-from app.settings import ConfigError, Settings
-from app.telemetry import Telemetry, fastapi_class, setup
+from app.settings import Settings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 # Cache-Control goes on metadata only: features change with the data, probes must not be cached.
 NOT_CACHED = {r".*/items(/.*)?$", r"^/healthz$", r"^/readyz$", r"^/refresh$"}
 
 
-def _check_against_tipg(settings: Settings) -> None:
-    # tipg validates `limit` against its own import-time maximum before we can clamp it.
-    tipg_max = tipg_features_settings.max_features_per_query
-    if settings.api.max_page_size > tipg_max:
-        raise ConfigError(
-            f"WFS3_MAX_PAGE_SIZE ({settings.api.max_page_size}) exceeds tipg's "
-            f"TIPG_MAX_FEATURES_PER_QUERY ({tipg_max}); raise that too"
-        )
-
-
-def _add_middleware(app: FastAPI, settings: Settings, traced: bool) -> None:
-    """Added inner-most first: the proxy headers are applied before anything reads the URL.
+def _add_middleware(app: FastAPI, settings: Settings, telemetry: Telemetry) -> None:
+    """Added inner-most first (app/ogc's page-size middleware is already inside them all): the
+    proxy headers are applied before anything reads the URL.
 
     ObserveMiddleware sits outside compression (it counts the bytes sent) and inside the
     proxy headers (it logs the client address they name)."""
-    app.add_middleware(PageLimitMiddleware, **_page_sizes(settings))
     app.add_middleware(
         CacheControlMiddleware,
         cachecontrol=settings.api.cache_control,
@@ -60,37 +47,42 @@ def _add_middleware(app: FastAPI, settings: Settings, traced: bool) -> None:
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["*"],
     )
-    app.add_middleware(ObserveMiddleware, request_metrics=RequestMetrics() if traced else None)
+    app.add_middleware(ObserveMiddleware, request_metrics=telemetry.request_metrics)
     app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy.forwarded_allow_ips)
-
-
-def _page_sizes(settings: Settings) -> dict[str, int]:
-    return {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check()
-    _check_against_tipg(settings)
     telemetry = setup(settings.telemetry)
-    app = _build(settings, telemetry)
-    _add_middleware(app, settings, traced=telemetry is not None)
+    # The lifespan runs at start-up, by when `database` below is defined.
+    app = _new_app(settings, lambda app: _running(app, database, telemetry))
+    catalog_loader = ogc.install(app, settings, telemetry.collection_class)
+    database = Database(
+        settings,
+        catalog_loader,
+        telemetry.connection_class,
+        telemetry.observe_pool(lambda: getattr(app.state, "pool", None)),
+    )
+    app.include_router(health.router)
+    if settings.api.refresh_token is not None:
+        app.include_router(refresh_router(settings.api.refresh_token, database.reload))
+    add_exception_handlers(app, telemetry.trace_header, translated=ogc.TIPG_ERRORS)
+    _add_middleware(app, settings, telemetry)
     return app
 
 
-def _build(settings: Settings, telemetry: Telemetry | None) -> FastAPI:
-    """The app with its routes, parsers, OpenAPI document and error handlers."""
+@contextlib.asynccontextmanager
+async def _running(app: FastAPI, database: Database, telemetry: Telemetry) -> AsyncIterator[None]:
+    try:
+        async with database.lifespan(app):
+            yield
+    finally:
+        # uvicorn re-raises SIGTERM after shutdown, so atexit hooks would never run.
+        telemetry.shutdown()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            async with database(app, settings):
-                yield
-        finally:
-            if telemetry is not None:
-                # uvicorn re-raises SIGTERM after shutdown, so atexit hooks would never run.
-                telemetry.shutdown()
 
+def _new_app(settings: Settings, lifespan: Lifespan) -> FastAPI:
     app = fastapi_class()(
         title=settings.api.title,
         version=__version__,
@@ -98,18 +90,7 @@ def _build(settings: Settings, telemetry: Telemetry | None) -> FastAPI:
         docs_url="/api.html",
         redoc_url=None,
         lifespan=lifespan,
-        # FastAPI's own tracing would be a second layer of spans beside the instrumentation.
+        # FastAPI's own tracing would be a second layer of spans beside our own.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.settings = settings
-    # tipg types the dependency as sync; FastAPI awaits an async one just the same.
-    lookup = cast(Callable[..., Collection], collection_params)
-    features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
-    app.include_router(features.router, tags=["OGC API - Features"])
-    app.include_router(health.router)
-    if settings.api.refresh_token is not None:
-        app.include_router(refresh_router(settings, settings.api.refresh_token))
-    install_parameter_parsers(app)
-    install_openapi(app, **_page_sizes(settings))
-    add_exception_handlers(app)
     return app

@@ -194,16 +194,18 @@ ExportTimeout = Annotated[float | None, AfterValidator(_export_timeout)]
 class TelemetrySettings(BaseSettings):
     """The standard OTEL_* variables that our code reads itself.
 
-    Everything else (endpoint, headers, timeouts, sampler, resource attributes, export intervals)
+    Everything else (headers, timeouts, sampler, resource attributes, export intervals)
     is read by the OpenTelemetry SDK from its own OTEL_* variables.
     """
 
     model_config = SettingsConfigDict(extra="ignore")
 
     otel_sdk_disabled: bool = False
-    # Read by the SDK's exporters too; ours only for the address of the collector's probe.
+    # Read here, once, for the exporters and the collector gate alike (app/otel/endpoint.py).
     otel_exporter_otlp_endpoint: str | None = None
     otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_exporter_otlp_metrics_endpoint: str | None = None
+    otel_exporter_otlp_logs_endpoint: str | None = None
     # Read by the SDK too; ours only to refuse milliseconds (see _export_timeout).
     otel_exporter_otlp_timeout: ExportTimeout = None
     otel_exporter_otlp_traces_timeout: ExportTimeout = None
@@ -238,12 +240,6 @@ class TelemetrySettings(BaseSettings):
             return None
         specific: OtlpProtocol | None = getattr(self, f"otel_exporter_otlp_{signal}_protocol")
         return specific or self.otel_exporter_otlp_protocol
-
-    def traces_endpoint(self) -> str:
-        """Where spans go, with the SDK's default for the protocol (4317 gRPC, 4318 HTTP)."""
-        port = 4317 if self.protocol("traces") == "grpc" else 4318
-        given = self.otel_exporter_otlp_traces_endpoint or self.otel_exporter_otlp_endpoint
-        return given or f"http://localhost:{port}"
 
 
 class Settings(BaseModel):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from data.load import load
-from tests.conftest import recreate_database
+from harness.database import recreate_database
 
 BENCH_DB = "wfs3_bench"
 DEFAULT_SIZES = {"perimeters": 100_000, "detections": 1_000_000, "lines": 4_000}

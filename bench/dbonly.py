@@ -21,7 +21,7 @@ from tipg.database import connection_factory
 
 from app.factory import create_app
 from bench.wrk import Result
-from tests.conftest import make_settings
+from harness.database import make_settings
 
 Statement = tuple[str, str, tuple[Any, ...]]  # method, SQL, arguments
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from app.factory import create_app
 from app.settings import TelemetrySettings
 from bench.data import BENCH_DB
-from tests.conftest import make_settings
+from harness.database import make_settings
 
 REQUESTS = int(os.environ.get("REQUESTS", "2000"))
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 
 from bench import servers, wrk
-from tests.server_process import ROOT, running_server
+from harness.server_process import ROOT, running_server
 
 PATH_QUERY = os.environ.get("PATH_QUERY", "/collections/public.fire_perimeters/items/2")
 SECONDS = int(os.environ.get("SECONDS", "20"))

@@ -10,7 +10,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from tests.server_process import ROOT
+from harness.server_process import ROOT
 
 REFERENCES = {"untraced": "(c)", "tipg": "(d)", "pygeoapi": "(e)", "database": "(f)"}
 TARGETS = [  # (what, numerator, denominator, target)

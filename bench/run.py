@@ -23,7 +23,7 @@ from typing import Any
 from bench import answers, dbonly, report, servers, wrk
 from bench.data import bench_database, sizes_from_env
 from bench.workload import KINDS, TIPG, paths
-from tests.server_process import ROOT, Server
+from harness.server_process import ROOT, Server
 
 FULL = {"kinds": list(KINDS), "rounds": 3, "seconds": 4}
 QUICK = {"kinds": ["items_10", "bbox", "item"], "rounds": 3, "seconds": 2}

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bench.workload import PYGEOAPI, TIPG, Dialect
-from tests.server_process import ROOT, Server, free_port, running_server
+from harness.server_process import ROOT, Server, free_port, running_server
 
 PYGEOAPI_VENV = ROOT / ".cache/pygeoapi-venv"
 UV = ROOT / ".cache/uv/bin/uv"

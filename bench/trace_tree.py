@@ -14,8 +14,8 @@ import time
 
 import httpx2 as httpx
 
-from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.server_process import running_server
+from harness.otlp_receiver import OtlpReceiver, ReceivedSpan
+from harness.server_process import running_server
 
 DEFAULT = "/collections/public.fire_perimeters/items?limit=10&bbox=-125,30,-110,45"
 

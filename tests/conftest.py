@@ -12,49 +12,28 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.factory import create_app
-from app.logs import JsonFormatter
-from app.settings import (
-    ApiSettings,
-    DatabaseSettings,
-    PoolSettings,
-    ProxySettings,
-    Settings,
-    TelemetrySettings,
-)
+from app.otel.logs import JsonFormatter
 from data.grants import grant_read_only
 from data.load import DEFAULT_SIZES, load
-from tests import secrets_audit
+from harness import secrets_audit
+from harness.database import (
+    SLOW_SCHEMA,
+    create_slow_view,
+    make_settings,
+    recreate_database,
+    run_sql,
+    with_dbname,
+)
 
 TEST_DB = "wfs3_test"
 READER_ROLE = "wfs3_reader"
-
-
-def _with_dbname(url: str, dbname: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
-
-
-async def recreate_database(admin_url: str, dbname: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        # PostGIS is not a trusted extension: start from a template that has it, when there is one.
-        has_template = await conn.fetchval(
-            "SELECT true FROM pg_database WHERE datname = 'template_postgis'"
-        )
-        template = " TEMPLATE template_postgis" if has_template else ""
-        await conn.execute(f'CREATE DATABASE "{dbname}"{template}')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +41,7 @@ def database_url() -> str:
     base = os.environ.get("DATABASE_URL")
     if not base:
         pytest.fail("DATABASE_URL is not set: run the suite with `make test`")
-    url = _with_dbname(base, TEST_DB)
+    url = with_dbname(base, TEST_DB)
     asyncio.run(recreate_database(base, TEST_DB))
     asyncio.run(load(url, DEFAULT_SIZES))
     asyncio.run(grant_read_only(url, READER_ROLE, ["public"]))
@@ -75,38 +54,12 @@ def reader_url(database_url: str) -> str:
     reader = os.environ.get("WFS3_READER_URL")
     if not reader:
         pytest.fail("WFS3_READER_URL is not set: run the suite with `make test`")
-    return _with_dbname(reader, TEST_DB)
-
-
-def run_sql(url: str, query: str, *args: Any) -> Any:
-    """Run one query on its own connection and return the first value of the first row."""
-
-    async def go() -> Any:
-        conn = await asyncpg.connect(url)
-        try:
-            return await conn.fetchval(query, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
+    return with_dbname(reader, TEST_DB)
 
 
 @pytest.fixture(scope="session")
 def sql(database_url: str) -> Callable[..., Any]:
     return lambda query, *args: run_sql(database_url, query, *args)
-
-
-def make_settings(database_url: str, **api: Any) -> Settings:
-    trusted = api.pop("forwarded_allow_ips", ["127.0.0.1"])
-    return Settings(
-        database=DatabaseSettings(database_url=SecretStr(database_url)),
-        pool=PoolSettings(),
-        api=ApiSettings(**api),
-        proxy=ProxySettings(forwarded_allow_ips=trusted),
-        # In-process apps run untraced: telemetry is tested on a real server process, whose
-        # export goes to a real OTLP receiver (tests/test_tracing.py).
-        telemetry=TelemetrySettings(otel_sdk_disabled=True),
-    )
 
 
 @pytest.fixture(scope="session")
@@ -129,23 +82,10 @@ def client(make_app: Callable[..., FastAPI]) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def slow_view(database_url: str) -> str:
-    """A published view whose items take 2 s (in its own schema, so only servers told to publish
-    `slow` see it). The nap is a column declared STABLE, so PostgreSQL drops it from queries
-    that do not select it: the catalog's and the count's stay fast, the features query sleeps."""
-    run_sql(database_url, "DROP SCHEMA IF EXISTS slow CASCADE")
-    run_sql(database_url, "CREATE SCHEMA slow")
-    run_sql(
-        database_url,
-        "CREATE FUNCTION slow.nap(int) RETURNS boolean LANGUAGE plpgsql STABLE"
-        " AS 'BEGIN PERFORM pg_sleep(2); RETURN true; END'",
-    )
-    run_sql(
-        database_url,
-        "CREATE VIEW slow.sleepy AS SELECT 1 AS id,"
-        " ST_SetSRID(ST_MakePoint(0, 0), 4326) AS geom, slow.nap(1) AS napped",
-    )
-    asyncio.run(grant_read_only(database_url, READER_ROLE, ["slow"]))
-    return "slow"
+    """The schema of a published view whose items take 2 s (harness.database.SLOW_ITEMS)."""
+    create_slow_view(database_url)
+    asyncio.run(grant_read_only(database_url, READER_ROLE, [SLOW_SCHEMA]))
+    return SLOW_SCHEMA
 
 
 class RecordErrorBodies:
@@ -178,7 +118,8 @@ _audit_summary: list[str] = []
 
 @pytest.fixture(scope="session", autouse=True)
 def secrets_scan() -> Iterator[None]:
-    """At the end of the run: no secret in anything the service let out (tests/secrets_audit.py)."""
+    """At the end of the run: no secret in anything the service let out
+    (harness/secrets_audit.py)."""
     handler = _AuditHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -21,8 +21,10 @@ import boto3
 import httpx2 as httpx
 import pytest
 
-from tests.polling import eventually
-from tests.server_process import ROOT, free_port, running_server
+from harness.polling import eventually
+from harness.server_process import ROOT, free_port, running_server
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 LOG_GROUP = "/veda-wfs3/e2e-metrics"
 ITEMS = "/collections/public.fire_perimeters/items"

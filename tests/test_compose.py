@@ -31,8 +31,8 @@ from app.settings import (
 )
 from data.grants import grant_statements
 from data.load import DEFAULT_SIZES
-from tests.conftest import recreate_database, run_sql
-from tests.server_process import ROOT
+from harness.database import recreate_database, run_sql
+from harness.server_process import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
 OTEL_CONFIG = (ROOT / "otel-config.yaml").read_text()

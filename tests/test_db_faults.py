@@ -15,27 +15,33 @@ from dataclasses import dataclass
 import httpx2 as httpx
 import pytest
 
-from tests.server_process import Server, running_server
-from tests.tcp_proxy import TcpProxy
+from harness.database import SLOW_ITEMS, HeldNap
+from harness.polling import eventually
+from harness.server_process import Server, running_server
+from harness.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 ITEMS = "/collections/public.fire_perimeters/items?limit=5"
-SLOW = "/collections/slow.sleepy/items"
 NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
+
+
+# Client timeout: an answer later than this is a hang, not a slow machine.
+HANG_SECONDS = 30
 
 
 @dataclass
 class Outcome:
-    started: float
     seconds: float
     status: int
     body: dict[str, object]
 
 
-def get(base: str, path: str, started_at: float = 0.0) -> Outcome:
+def get(base: str, path: str) -> Outcome:
     start = time.monotonic()
-    response = httpx.get(f"{base}{path}", timeout=10)
+    response = httpx.get(f"{base}{path}", timeout=HANG_SECONDS)
     body = response.json()  # every answer is JSON, errors included
-    return Outcome(start - started_at, time.monotonic() - start, response.status_code, body)
+    return Outcome(time.monotonic() - start, response.status_code, body)
 
 
 @pytest.fixture
@@ -46,48 +52,69 @@ def proxied(reader_url: str) -> Iterator[tuple[TcpProxy, str]]:
     proxy.stop()
 
 
-def load(server: Server, seconds: float, workers: int = 4) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    began = time.monotonic()
+class Load:
+    """Client threads requesting ITEMS until stopped; the outcomes in the order they came."""
 
-    def worker() -> None:
-        while time.monotonic() - began < seconds:
-            outcomes.append(get(server.base, ITEMS, began))
+    def __init__(self, server: Server, workers: int = 4) -> None:
+        self.server = server
+        self.outcomes: list[Outcome] = []
+        self.stopped = threading.Event()
+        self.threads = [threading.Thread(target=self._repeat) for _ in range(workers)]
+        for thread in self.threads:
+            thread.start()
 
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    def _repeat(self) -> None:
+        while not self.stopped.is_set():
+            self.outcomes.append(get(self.server.base, ITEMS))
+
+    def count(self, status: int, since: int = 0) -> int:
+        return len([o for o in self.outcomes[since:] if o.status == status])
+
+    def stop(self) -> list[Outcome]:
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
+        return self.outcomes
 
 
 def test_database_outage_under_load(proxied: tuple[TcpProxy, str]) -> None:
+    """Counted, not timed: served, then the database goes away until 5 requests were answered
+    503, then it is back; once 20 requests in a row succeed, everything after does too."""
     proxy, url = proxied
     with running_server(url, **NO_EXPORT) as server:
-        timer = threading.Timer(1.0, proxy.stop)
-        restart = threading.Timer(2.0, proxy.start)
-        timer.start()
-        restart.start()
-        outcomes = load(server, 5.0)
-        restart.join()
+        load = Load(server)
+        eventually(lambda: load.count(200) >= 20, what="20 answers before the outage")
+        proxy.stop()
+        outage_began = len(load.outcomes)
+        eventually(lambda: load.count(503, outage_began) >= 5, what="503s during the outage")
+        proxy.start()
+        back = len(load.outcomes)
+        eventually(lambda: _in_a_row(load.outcomes[back:], 200) >= 20, what="20 successes")
+        recovered = len(load.outcomes)
+        eventually(lambda: len(load.outcomes) >= recovered + 20, what="20 more answers")
+        outcomes = load.stop()
     statuses = {o.status for o in outcomes}
     assert statuses <= {200, 503}, statuses
-    failed = [o for o in outcomes if o.status == 503]
-    assert failed, "the outage was not noticed"
-    for outcome in failed:
-        assert outcome.body["code"] == "ServiceUnavailable"
-        assert str(outcome.body["traceId"]).startswith("1-")
-    # Bounded: failures only while the database was away (1 s to 2 s) and while the pool
-    # reconnects; nothing hangs; everything from 1 s after its return succeeds.
-    assert max(o.seconds for o in outcomes) < 3.0
-    assert all(0.9 <= o.started <= 3.0 for o in failed), sorted(o.started for o in failed)
-    assert all(o.status == 200 for o in outcomes if o.started > 3.0)
-    assert len([o for o in outcomes if o.started > 3.0]) > 10
+    for outcome in outcomes:
+        if outcome.status == 503:
+            assert outcome.body["code"] == "ServiceUnavailable"
+            assert str(outcome.body["traceId"]).startswith("1-")
+    assert all(o.status == 200 for o in outcomes[:outage_began]), "503 before the outage"
+    assert all(o.status == 200 for o in outcomes[recovered:]), "503 after the recovery"
+
+
+def _in_a_row(outcomes: list[Outcome], status: int) -> int:
+    """How many of the last outcomes have `status`, counting back from the newest."""
+    count = 0
+    for outcome in reversed(outcomes):
+        if outcome.status != status:
+            break
+        count += 1
+    return count
 
 
 def test_statement_timeout_is_504_and_the_connection_stays_usable(
-    reader_url: str, slow_view: str
+    database_url: str, reader_url: str, slow_view: str
 ) -> None:
     env = {
         "WFS3_DB_SCHEMAS": f"public,{slow_view}",
@@ -96,32 +123,35 @@ def test_statement_timeout_is_504_and_the_connection_stays_usable(
         "WFS3_DB_POOL_MAX_SIZE": "1",  # so the next request gets the very same connection
         **NO_EXPORT,
     }
-    with running_server(reader_url, **env) as server:
-        timed_out = get(server.base, SLOW)
+    # The slow query waits until the nap is released, which only happens after the answer:
+    # an answer at all means the statement timeout ended it.
+    with running_server(reader_url, **env) as server, HeldNap(database_url):
+        timed_out = get(server.base, SLOW_ITEMS)
         after = [get(server.base, ITEMS) for _ in range(3)]
     assert timed_out.status == 504
     assert timed_out.body["code"] == "QueryTimeout"
-    assert "pg_sleep" not in str(timed_out.body) and "SELECT" not in str(timed_out.body)
-    assert timed_out.seconds < 1.5
+    assert "pg_advisory" not in str(timed_out.body) and "SELECT" not in str(timed_out.body)
     assert [o.status for o in after] == [200, 200, 200]
 
 
 def test_an_exhausted_pool_answers_503_after_the_acquire_timeout(
-    reader_url: str, slow_view: str
+    database_url: str, reader_url: str, slow_view: str
 ) -> None:
     env = {
         "WFS3_DB_SCHEMAS": f"public,{slow_view}",
         "WFS3_DB_POOL_MIN_SIZE": "1",
         "WFS3_DB_POOL_MAX_SIZE": "1",
         "WFS3_DB_POOL_ACQUIRE_TIMEOUT_MS": "300",
+        "WFS3_DB_STATEMENT_TIMEOUT_MS": "0",
         **NO_EXPORT,
     }
-    with running_server(reader_url, **env) as server:
+    with running_server(reader_url, **env) as server, HeldNap(database_url) as nap:
         slow: list[Outcome] = []
-        holder = threading.Thread(target=lambda: slow.append(get(server.base, SLOW)))
+        holder = threading.Thread(target=lambda: slow.append(get(server.base, SLOW_ITEMS)))
         holder.start()
-        time.sleep(0.5)  # the slow request holds the only connection
+        eventually(lambda: nap.waiting() == 1, what="the slow request holding the connection")
         waiting = [get(server.base, ITEMS) for _ in range(3)]
+        nap.release()
         holder.join()
         after = get(server.base, ITEMS)
     assert [o.status for o in waiting] == [503, 503, 503]
@@ -129,6 +159,6 @@ def test_an_exhausted_pool_answers_503_after_the_acquire_timeout(
         assert outcome.body["code"] == "ServiceUnavailable"
         assert "retry" in str(outcome.body["description"])
         assert str(outcome.body["traceId"]).startswith("1-")
-        assert 0.25 < outcome.seconds < 1.0
+        assert outcome.seconds >= 0.3, "it waited for the acquire timeout first"
     assert slow[0].status == 200
     assert after.status == 200

@@ -15,7 +15,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.server_process import Server, running_server
+from harness.server_process import Server, running_server
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 EXAMPLES_PER_OPERATION = 600  # 9 operations; the parameterless ones have few inputs to try
 MINIMUM_REQUESTS = 2000

@@ -11,18 +11,21 @@ import contextlib
 import json
 import re
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server_process import running_server
+from harness.server_process import running_server
 
 ITEMS = "/collections/public.fire_perimeters/items"
-SLEEP = "pg_sleep(5)"  # if any of these ran, the request would take 5 s
+# A function the canary fixture creates: if any SQL a client smuggled in ever ran, the request
+# would fail with its error (a 500), which every test here refuses. Counted, not timed.
+TRIPWIRE = "wfs3_tripwire"
+SLEEP = f"{TRIPWIRE}(5)"
 
 HOSTILE_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("bbox", {"bbox": f"0,0,1,1);SELECT {SLEEP};--"}),
@@ -37,7 +40,7 @@ HOSTILE_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("filter", {"filter": f"acres > {SLEEP}"}),
     ("filter", {"filter": "set_config('statement_timeout', '1', false) = '1'"}),
     ("filter", {"filter": "acres > length(pg_read_file('/etc/passwd'))"}),
-    ("filter", {"filter": json.dumps({"op": "pg_sleep", "args": [5]}), "filter-lang": "cql2-json"}),
+    ("filter", {"filter": json.dumps({"op": TRIPWIRE, "args": [5]}), "filter-lang": "cql2-json"}),
     ("filter", {"filter": "acres > 1 UNION SELECT usename FROM pg_user"}),
     ("filter", {"filter": '"acres\\" > 0; DROP TABLE canary.canary; --" > 1'}),
     ("filter-lang", {"filter": "acres > 1", "filter-lang": "sql'; DROP TABLE canary.canary; --"}),
@@ -73,13 +76,20 @@ def canary(sql: Any) -> Iterator[None]:
     sql("CREATE SCHEMA IF NOT EXISTS canary")
     sql("CREATE TABLE IF NOT EXISTS canary.canary (id int PRIMARY KEY, word text)")
     sql("INSERT INTO canary.canary VALUES (1, 'tweet') ON CONFLICT DO NOTHING")
+    sql(
+        f"CREATE OR REPLACE FUNCTION public.{TRIPWIRE}(int DEFAULT 0) RETURNS int"
+        " LANGUAGE plpgsql AS 'BEGIN RAISE EXCEPTION ''tripwire: injected SQL ran''; END'"
+    )
+    with pytest.raises(asyncpg.RaiseError, match="tripwire"):
+        sql(f"SELECT {SLEEP}")  # armed
     before = sql("SELECT count(*) FROM fire_perimeters")
     yield
+    sql(f"DROP FUNCTION public.{TRIPWIRE}(int)")
     assert sql("SELECT word FROM canary.canary WHERE id = 1") == "tweet"
     assert sql("SELECT count(*) FROM fire_perimeters") == before
 
 
-def assert_clean_4xx(response: httpx.Response, seconds: float) -> None:
+def assert_clean_4xx(response: httpx.Response) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
     body = response.json()
     assert set(body) >= {"code", "description"}, body
@@ -87,25 +97,18 @@ def assert_clean_4xx(response: httpx.Response, seconds: float) -> None:
     text = response.text.lower()
     for leak in ("traceback", 'from "public"', "st_asgeojson", "tipg_", "asyncpg", "syntax error"):
         assert leak not in text, response.text[:300]
-    assert seconds < 2.0
-
-
-def timed_get(client: TestClient, path: str, **params: Any) -> tuple[httpx.Response, float]:
-    start = time.monotonic()
-    response = client.get(path, **params)
-    return response, time.monotonic() - start
 
 
 @pytest.mark.parametrize(("name", "params"), HOSTILE_QUERIES, ids=[q[0] for q in HOSTILE_QUERIES])
 def test_hostile_query_parameters(
     client: TestClient, canary: None, name: str, params: dict[str, str]
 ) -> None:
-    assert_clean_4xx(*timed_get(client, ITEMS, params=params))
+    assert_clean_4xx(client.get(ITEMS, params=params))
 
 
 @pytest.mark.parametrize("path", HOSTILE_PATHS)
 def test_hostile_paths(client: TestClient, canary: None, path: str) -> None:
-    assert_clean_4xx(*timed_get(client, path))
+    assert_clean_4xx(client.get(path))
 
 
 LITERALS = [
@@ -124,10 +127,9 @@ LITERALS = [
 def test_sql_inside_a_cql2_string_literal_is_only_a_value(
     client: TestClient, canary: None, params: dict[str, str]
 ) -> None:
-    response, seconds = timed_get(client, ITEMS, params=params)
+    response = client.get(ITEMS, params=params)
     assert response.status_code == 200, response.text
     assert response.json()["numberMatched"] == 0
-    assert seconds < 2.0
 
 
 def test_no_filter_can_change_the_pooled_connection(make_app: Any, canary: None) -> None:
@@ -142,7 +144,7 @@ def test_no_filter_can_change_the_pooled_connection(make_app: Any, canary: None)
 
 def test_deeply_nested_cql2_json(client: TestClient, canary: None) -> None:
     params = {"filter": nested_not(1000), "filter-lang": "cql2-json"}
-    assert_clean_4xx(*timed_get(client, ITEMS, params=params))
+    assert_clean_4xx(client.get(ITEMS, params=params))
 
 
 def test_forwarded_headers_cannot_inject_into_links(client: TestClient) -> None:
@@ -157,6 +159,7 @@ def test_forwarded_headers_cannot_inject_into_links(client: TestClient) -> None:
     assert "javascript:" not in response.text
 
 
+@pytest.mark.server
 def test_a_one_megabyte_query_string_is_refused_cleanly(reader_url: str, canary: None) -> None:
     """Through real uvicorn, over a raw socket (HTTP clients refuse to send such a URL)."""
     huge = "acres%20%3E%201%20AND%20" * 45_000 + "acres%20%3E%201"
@@ -164,14 +167,11 @@ def test_a_one_megabyte_query_string_is_refused_cleanly(reader_url: str, canary:
     assert len(request) > 1_000_000
     with running_server(reader_url, OTEL_SDK_DISABLED="true") as server:
         port = int(server.base.rsplit(":", 1)[1])
-        start = time.monotonic()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
             with contextlib.suppress(OSError):  # the server may close before reading it all
                 conn.sendall(request)
             answer = conn.recv(65536)
-        seconds = time.monotonic() - start
         after = httpx.get(f"{server.base}{ITEMS}", params={"limit": 1}, timeout=10)
     status_line = answer.split(b"\r\n", 1)[0]
     assert status_line == b"" or re.match(rb"HTTP/1.1 4\d\d ", status_line), status_line
-    assert seconds < 5
     assert after.status_code == 200

@@ -1,4 +1,4 @@
-"""Memoised link building (app/links.py) gives exactly the URLs tipg's own url_for gives."""
+"""Memoised link building (app/ogc/links.py) gives exactly the URLs tipg's own url_for gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from starlette.requests import Request
 from tipg.factory import OGCFeaturesFactory
 
-from app.links import ID_MARKER, LinkCachingFactory
+from app.ogc.links import ID_MARKER, LinkCachingFactory
 
 ODD_IDS = [1, 42, "a b", "é", "%2F", "x?y#z", "{itemId}", ID_MARKER, "..", 3.5]
 

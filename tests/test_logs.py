@@ -8,7 +8,7 @@ import sys
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from app.logs import JsonFormatter, RateLimitFilter, exclude_telemetry_logs
+from app.otel.logs import JsonFormatter, RateLimitFilter, exclude_telemetry_logs
 
 
 def record(name: str, msg: str, *args: object, exc: bool = False) -> logging.LogRecord:

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from app.openapi import to_openapi_30
+from app.ogc.openapi import to_openapi_30
 
 
 def test_api_is_valid_openapi_30(client: TestClient) -> None:

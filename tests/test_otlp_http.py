@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,7 +13,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.server_process import running_server
+from harness.polling import eventually
+from harness.server_process import running_server
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 
 class HttpReceiver(ThreadingHTTPServer):
@@ -63,9 +65,9 @@ def test_spans_and_metrics_over_otlp_http(database_url: str, http_receiver: Http
     with running_server(database_url, **env) as server:
         response = httpx.get(f"{server.base}/collections")
         trace_id = response.headers["x-amzn-trace-id"].removeprefix("Root=1-").replace("-", "")
-        for _ in range(100):
-            if trace_id in http_receiver.trace_ids and "/v1/metrics" in http_receiver.paths:
-                break
-            time.sleep(0.1)
+        eventually(
+            lambda: trace_id in http_receiver.trace_ids and "/v1/metrics" in http_receiver.paths,
+            what="the request's spans and a metrics export",
+        )
     assert trace_id in http_receiver.trace_ids
     assert http_receiver.paths == {"/v1/traces", "/v1/metrics"}, "and no logs: exporter none"

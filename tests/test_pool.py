@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import run_sql
+from harness.database import run_sql
 
 ITEMS = "/collections/public.fire_perimeters/items?limit=2"
 

@@ -12,10 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx2 as httpx
 import pytest
 
-from app.resource import ecs_names
-from tests.otlp_receiver import OtlpReceiver
-from tests.server_process import running_server
-from tests.test_tracing import SERVER_KIND, otlp_env, spans_of, trace_id_of
+from app.otel.resource import ecs_names
+from harness.otlp_receiver import OtlpReceiver
+from harness.server_process import running_server
+from harness.traces import SERVER_KIND, otlp_env, spans_of, trace_id_of
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 ACCOUNT, REGION, TASK_ID = "111122223333", "us-west-2", "158d1c8083dd49d6b527399fd6414f5c"
 CONTAINER_ID = "0206b271-b33f-47ab-86c6-a0ba208a70a9"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import signal
 
 import httpx2 as httpx
+import pytest
 
-from tests.server_process import running_server
+from harness.server_process import running_server
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 
 def test_startup_script_serves_and_exits_on_sigterm(database_url: str) -> None:

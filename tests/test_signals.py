@@ -7,7 +7,6 @@ how a server fault is reported.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -15,16 +14,20 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 import pytest
 
-from tests.otlp_receiver import OtlpReceiver, ReceivedPoint
-from tests.polling import eventually
-from tests.server_process import Server, running_server
-from tests.tcp_proxy import TcpProxy
-from tests.test_tracing import SERVER_KIND, STATUS_ERROR, otlp_env, spans_of, trace_id_of
+from harness import secrets_audit
+from harness.database import SLOW_ITEMS, HeldNap
+from harness.otlp_receiver import OtlpReceiver, ReceivedPoint
+from harness.polling import eventually
+from harness.server_process import Server, running_server
+from harness.tcp_proxy import TcpProxy
+from harness.traces import SERVER_KIND, STATUS_ERROR, otlp_env, spans_of, trace_id_of
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 ITEMS = "/collections/public.fire_perimeters/items"
 ITEMS_ROUTE = "/collections/{collectionId}/items"
-AUTHORIZATION = "Bearer signals-secret-4d1e"
-COOKIE = "session=signals-cookie-88aa"
+AUTHORIZATION = "Bearer " + secrets_audit.sent("signals-secret-4d1e")
+COOKIE = "session=" + secrets_audit.sent("signals-cookie-88aa")
 DELTA = 1  # AggregationTemporality in OTLP
 DURATION_KEYS = {"http.request.method", "http.route", "http.response.status_code", "url.scheme"}
 
@@ -140,28 +143,35 @@ def test_active_requests_and_pool_metrics(server: Server, receiver: OtlpReceiver
     assert wait.unit == "s" and wait.kind == "exponential_histogram"
 
 
-def test_active_requests_counts_the_requests_in_flight(reader_url: str, slow_view: str) -> None:
+def test_active_requests_counts_the_requests_in_flight(
+    database_url: str, reader_url: str, slow_view: str
+) -> None:
     otlp = OtlpReceiver()
     otlp.start()
     env = {**otlp_env(otlp), "WFS3_DB_SCHEMAS": f"public,{slow_view}"}
     env["OTEL_METRIC_EXPORT_INTERVAL"] = "200"
+    env["WFS3_DB_STATEMENT_TIMEOUT_MS"] = "0"
 
     def in_flight(count: int) -> Callable[[], list[ReceivedPoint]]:
         metric = "http.server.active_requests"
         return lambda: [p for p in points_now(otlp, metric) if p.value == count]
 
     try:
-        with running_server(reader_url, **env) as server:
-            slow = f"{server.base}/collections/slow.sleepy/items"  # 2 s each
-            holders = [threading.Thread(target=httpx.get, args=(slow,)) for _ in range(3)]
+        with running_server(reader_url, **env) as server, HeldNap(database_url) as nap:
+            slow = f"{server.base}{SLOW_ITEMS}"  # in flight until the nap is released
+            holders = [
+                threading.Thread(target=httpx.get, args=(slow,), kwargs={"timeout": 60})
+                for _ in range(3)
+            ]
             for holder in holders:
                 holder.start()
             try:
-                eventually(in_flight(3), seconds=1.8, what="3 requests in flight")
+                eventually(in_flight(3), what="3 requests in flight")
             finally:
+                nap.release()
                 for holder in holders:
                     holder.join()
-            eventually(in_flight(0), seconds=5, what="none in flight once they are answered")
+            eventually(in_flight(0), what="none in flight once they are answered")
     finally:
         otlp.stop()
 
@@ -272,7 +282,7 @@ def test_the_sampler_comes_from_the_environment(database_url: str) -> None:
             response = httpx.get(f"{server.base}/collections")
             assert response.headers["x-amzn-trace-id"].startswith("Root=1-")
             latest(receiver, "http.server.request.duration")
-            time.sleep(0.5)  # two span batch intervals after the metrics arrived
+        # The server has stopped, and its shutdown flushed every span it had.
     finally:
         receiver.stop()
     assert [s.name for s in receiver.spans] == []

@@ -1,4 +1,4 @@
-"""The SQL spans of app/sql_spans.py, on a real PostGIS connection, caught in memory.
+"""The SQL spans of app/otel/sql_spans.py, on a real PostGIS connection, caught in memory.
 
 (That they reach a collector as children of the request span, in both launch modes, is in
 tests/test_tracing.py; this is the span logic itself.)
@@ -20,8 +20,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 
-from app import sql_spans
-from app.sql_spans import TracedConnection, operation
+from app.otel import sql_spans
+from app.otel.sql_spans import TracedConnection, operation
 
 SECRET = "argument-value-7f3a"
 

@@ -9,15 +9,18 @@ from collections.abc import Iterator
 import httpx2 as httpx
 import pytest
 
-from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.server_process import PLAIN_UVICORN, Server, running_server
+from harness import secrets_audit
+from harness.otlp_receiver import OtlpReceiver
+from harness.server_process import PLAIN_UVICORN, Server, running_server
+from harness.traces import CLIENT_KIND, SERVER_KIND, STATUS_ERROR, otlp_env, spans_of, trace_id_of
 
-SERVER_KIND = 2  # SPAN_KIND_SERVER in OTLP
-CLIENT_KIND = 3
-STATUS_ERROR = 2
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
+
 ITEMS = "/collections/public.fire_perimeters/items"
 ALB_ROOT = "1-67891233-abcdef012345678912345678"
-SECRET_HEADER = "Bearer tracing-test-secret-7f3a"
+SECRET = secrets_audit.sent("tracing-test-secret-7f3a")
+SECRET_COOKIE = secrets_audit.sent("tracing-cookie-91c2")
+SECRET_HEADER = f"Bearer {SECRET}"
 LAUNCHERS = {"opentelemetry-instrument": None, "plain-uvicorn": PLAIN_UVICORN}
 UNWANTED_WARNINGS = (b"already instrumented", b"Overriding of current", b"Traceback")
 
@@ -37,39 +40,11 @@ def receiver(launcher: str) -> Iterator[OtlpReceiver]:
     otlp.stop()
 
 
-def otlp_env(receiver: OtlpReceiver) -> dict[str, str]:
-    return {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-        "OTEL_SERVICE_NAME": "veda-wfs3-test",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-        "OTEL_BLRP_SCHEDULE_DELAY": "100",
-        "OTEL_METRIC_EXPORT_INTERVAL": "500",
-    }
-
-
 @pytest.fixture(scope="module")
 def traced(launcher: str, database_url: str, receiver: OtlpReceiver) -> Iterator[Server]:
     with running_server(database_url, LAUNCHERS[launcher], **otlp_env(receiver)) as server:
         yield server
     assert not [w for w in UNWANTED_WARNINGS if w in server.output], server.output.decode()
-
-
-def spans_of(receiver: OtlpReceiver, trace_id: str, expect: int = 1) -> list[ReceivedSpan]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        found = [s for s in receiver.spans if s.trace_id == trace_id]
-        if len([s for s in found if s.kind == SERVER_KIND]) >= expect:
-            time.sleep(0.3)  # the rest of the batch
-            return [s for s in receiver.spans if s.trace_id == trace_id]
-        time.sleep(0.05)
-    raise AssertionError(f"no server span for trace {trace_id}")
-
-
-def trace_id_of(response: httpx.Response) -> str:
-    header = response.headers["x-amzn-trace-id"]
-    assert header.startswith("Root=1-")
-    return header.removeprefix("Root=1-").replace("-", "")
 
 
 def test_trace_ids_are_xray_ids_starting_with_the_time(
@@ -157,7 +132,9 @@ def test_one_server_span_per_request_and_none_for_probes(
         assert server_spans[0].name == "GET /collections/{collectionId}"
     probe = httpx.get(f"{traced.base}/healthz")
     probe_trace = probe.headers.get("x-amzn-trace-id")
-    time.sleep(0.5)
+    # Spans are exported in the order they end: once a later request's span is here, a span of
+    # the probe would be too.
+    spans_of(receiver, trace_id_of(httpx.get(f"{traced.base}/collections/public.fire_lines")))
     assert not [s for s in receiver.spans if s.name.endswith("/healthz")]
     assert probe_trace is None, "no trace, so no trace header either"
 
@@ -171,12 +148,12 @@ def test_no_send_receive_chunk_spans(traced: Server, receiver: OtlpReceiver) -> 
 def test_secret_headers_are_not_exported(traced: Server, receiver: OtlpReceiver) -> None:
     response = httpx.get(
         f"{traced.base}/collections",
-        headers={"Authorization": SECRET_HEADER, "Cookie": "session=tracing-cookie-91c2"},
+        headers={"Authorization": SECRET_HEADER, "Cookie": f"session={SECRET_COOKIE}"},
     )
     spans_of(receiver, trace_id_of(response))
     exported = b"".join(receiver.raw)
-    assert b"tracing-test-secret-7f3a" not in exported
-    assert b"tracing-cookie-91c2" not in exported
+    assert SECRET.encode() not in exported
+    assert SECRET_COOKIE.encode() not in exported
 
 
 def test_the_launch_mode_is_the_one_intended(launcher: str, traced: Server) -> None:

@@ -7,10 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx2 as httpx
+import pytest
 
-from tests.otlp_receiver import OtlpReceiver
-from tests.server_process import running_server
-from tests.test_tracing import SERVER_KIND, otlp_env
+from harness.otlp_receiver import OtlpReceiver
+from harness.server_process import running_server
+from harness.traces import SERVER_KIND, otlp_env
+
+pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
 ITEMS = "/collections/public.fire_lines/items?limit=3"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.xray import format_trace_id, parse_root
+from app.otel.xray import format_trace_id, parse_root
 
 
 @pytest.mark.parametrize(

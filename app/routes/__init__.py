@@ -1,1 +1,1 @@
-"""Our own small routers; the OGC Features routes come from tipg."""
+"""Our own small routers (health probes, catalog refresh); the OGC routes come from app/ogc."""

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from app.db import readiness_problem
+from app.db.lifespan import readiness_problem
 from app.errors import error_response
 
 router = APIRouter(tags=["Health"])

@@ -1,17 +1,17 @@
 """POST /refresh: reload the collection catalog now. Exists only when a token is configured."""
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Request
 from pydantic import SecretStr
 
-from app.db import load_catalog
 from app.errors import Unauthorized
-from app.settings import Settings
 
 
-def refresh_router(settings: Settings, token: SecretStr) -> APIRouter:
+def refresh_router(token: SecretStr, reload: Callable[[FastAPI], Awaitable[int]]) -> APIRouter:
+    """The route; `reload(app)` reloads the catalog and says how many collections it has."""
     router = APIRouter(tags=["Admin"])
     expected = f"Bearer {token.get_secret_value()}".encode()
 
@@ -22,6 +22,6 @@ def refresh_router(settings: Settings, token: SecretStr) -> APIRouter:
         given = (authorization or "").encode()
         if not hmac.compare_digest(given, expected):
             raise Unauthorized("A valid 'Authorization: Bearer <token>' header is required.")
-        return {"collections": await load_catalog(request.app, settings)}
+        return {"collections": await reload(request.app)}
 
     return router

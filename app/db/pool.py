@@ -4,7 +4,7 @@ tipg acquires connections with no timeout, so when every connection is busy (slo
 burst) requests would queue without end. BoundedPool gives every `acquire()` a deadline
 (WFS3_DB_POOL_ACQUIRE_TIMEOUT_MS); past it the request fails fast with a 503 the client may
 retry, instead of holding its socket open. When telemetry is on, each wait is also recorded
-(db.client.connection.wait_time, app/pool_metrics.py).
+(db.client.connection.wait_time, app/otel/pool_metrics.py).
 """
 
 from __future__ import annotations

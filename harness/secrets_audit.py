@@ -1,7 +1,7 @@
 """Everything the service let out during the test run, scanned for secrets at the end.
 
-Collected: the stdout/stderr of every server process (tests/server_process.py), every OTLP
-payload a test receiver got (tests/otlp_receiver.py: spans, metrics, logs), every log record the
+Collected: the stdout/stderr of every server process (harness/server_process.py), every OTLP
+payload a test receiver got (harness/otlp_receiver.py: spans, metrics, logs), every log record the
 in-process apps wrote, and every error body they answered (conftest.py's make_app). At the end
 of the session (conftest.py) none may hold a database password or any Authorization / Cookie /
 refresh-token value a test sent.
@@ -14,17 +14,18 @@ import threading
 from collections import Counter
 from urllib.parse import urlsplit
 
-# Every credential-like header value the tests send; a test sending a new one adds it here.
-SENT_SECRETS = (
-    "signals-secret-4d1e",  # tests/test_signals.py Authorization
-    "signals-cookie-88aa",  # tests/test_signals.py Cookie
-    "tracing-test-secret-7f3a",  # tests/test_tracing.py Authorization
-    "tracing-cookie-91c2",  # tests/test_tracing.py Cookie
-    "s3cret-token",  # tests/test_health.py refresh token
-)
-
 _lock = threading.Lock()
 _blobs: list[tuple[str, bytes]] = []
+# Every credential-like value a test sends, registered by that test module with sent(). They are
+# not written here: Hypothesis (tests/test_fuzz.py) feeds string constants of non-test modules
+# into its inputs, so a literal here would be sent by the fuzzer and logged as a request path.
+SENT_SECRETS: set[str] = set()
+
+
+def sent(value: str) -> str:
+    """Register a secret a test is about to send (Authorization, Cookie, a token); return it."""
+    SENT_SECRETS.add(value)
+    return value
 
 
 def record(kind: str, data: bytes | str) -> None:
@@ -38,7 +39,7 @@ def secrets() -> list[str]:
         for name in ("DATABASE_URL", "WFS3_READER_URL")
         if os.environ.get(name)
     ]
-    return [p for p in passwords if p] + list(SENT_SECRETS)
+    return [p for p in passwords if p] + sorted(SENT_SECRETS)
 
 
 def find_leaks(blobs: list[tuple[str, bytes]], values: list[str]) -> list[str]:

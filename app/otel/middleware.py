@@ -20,8 +20,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import unexpected_error
-from app.server_span import finish_server_span, start_server_span
-from app.xray import HEADER, current_trace_header
+from app.otel.server_span import finish_server_span, start_server_span
+from app.otel.xray import HEADER, current_trace_header
 
 access_log = logging.getLogger("app.access")
 
@@ -125,7 +125,8 @@ class ObserveMiddleware:
             # Inside the span, so the 500 carries the trace id like every other error.
             if response.started:
                 raise
-            await unexpected_error(scope, exc)(scope, receive, send_observed)
+            response_for = unexpected_error(scope, exc, current_trace_header())
+            await response_for(scope, receive, send_observed)
         finally:
             if self.metrics:
                 self.metrics.in_flight[in_flight] -= 1

@@ -21,9 +21,9 @@ from starlette.requests import Request
 from tipg import dependencies as tipg_deps
 from tipg.collections import Collection
 
-from app.catalog import mark_collection
 from app.errors import InvalidParameter, NotFound, ServiceUnavailable
-from app.overrides import Overrides, resolve_overrides, run_inline
+from app.ogc.catalog import mark_collection
+from app.ogc.overrides import Overrides, resolve_overrides, run_inline
 
 MAX_ECHO = 80  # characters of client input quoted back in an error message
 

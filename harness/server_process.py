@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from tests import secrets_audit
+from harness import secrets_audit
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP = [str(ROOT / "startup.sh")]
@@ -92,6 +92,8 @@ def running_server(
     **env: str,
 ) -> Iterator[Server]:
     """startup.sh (or `command`) on a free loopback port; SIGTERM on exit."""
+    # make test-fast promises no server processes: a test that starts one must say so.
+    assert not os.environ.get("WFS3_TEST_FAST"), "this test starts a server: mark it `server`"
     port = free_port()
     full_env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", **env}
     full_env["PORT"] = str(port)

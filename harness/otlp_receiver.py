@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from tests import secrets_audit
+from harness import secrets_audit
 
 T = TypeVar("T")
 
@@ -116,9 +116,9 @@ def _log(record: Any, resource: dict[str, Any]) -> ReceivedLog:
 
 @dataclass
 class OtlpReceiver(
-    trace_service_pb2_grpc.TraceServiceServicer,  # type: ignore[misc]
-    metrics_service_pb2_grpc.MetricsServiceServicer,  # type: ignore[misc]
-    logs_service_pb2_grpc.LogsServiceServicer,  # type: ignore[misc]
+    trace_service_pb2_grpc.TraceServiceServicer,
+    metrics_service_pb2_grpc.MetricsServiceServicer,
+    logs_service_pb2_grpc.LogsServiceServicer,
 ):
     spans: list[ReceivedSpan] = field(default_factory=list)
     points: list[ReceivedPoint] = field(default_factory=list)
@@ -132,9 +132,9 @@ class OtlpReceiver(
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self._server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(self, self._server)
-        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(self, self._server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self._server)  # type: ignore[no-untyped-call]
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(self, self._server)  # type: ignore[no-untyped-call]
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(self, self._server)  # type: ignore[no-untyped-call]
         self.port = self._server.add_insecure_port(f"127.0.0.1:{self.port}")
 
     @property

@@ -4,32 +4,32 @@
 - db.client.connection.max        the pool's maximum size (a gauge)
 - db.client.connection.wait_time  seconds each `pool.acquire()` waited for a connection
 
-asyncpg has no hook for the wait: app/pool.py's BoundedPool, which tipg's endpoints acquire
+asyncpg has no hook for the wait: app/db/pool.py's BoundedPool, which tipg's endpoints acquire
 from, times each acquire() and records it in the histogram made here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import asyncpg
-from fastapi import FastAPI
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Histogram, Observation
 
-from app.pool import POOL_NAME, BoundedPool
+from app.db.pool import POOL_NAME, BoundedPool
 
 STATE = "db.client.connection.state"
 WAIT_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
 
 
-def observe_pool(app: FastAPI) -> Histogram:
-    """Register the pool gauges (read from app.state.pool at export time); return the wait
-    histogram for BoundedPool."""
+def observe_pool(current_pool: Callable[[], Any]) -> Histogram:
+    """Register the pool gauges (read from `current_pool()` at export time: the app's pool,
+    bounded or not, or None while it is closed); return the wait histogram for BoundedPool."""
     meter = metrics.get_meter(__name__)
 
     def pool() -> asyncpg.Pool | None:
-        current = getattr(app.state, "pool", None)
+        current = current_pool()
         return current.pool if isinstance(current, BoundedPool) else current
 
     def count(options: CallbackOptions) -> Iterable[Observation]:

@@ -1,6 +1,6 @@
 """Wait, bounded, until the configured database accepts a connection (used by startup.sh).
 
-    python -m app.wait_for_db SECONDS
+    python -m app.db.wait SECONDS
 
 Exits 0 once `SELECT 1` succeeds, 1 when the time is up. The service itself would start without
 the database and become ready later; waiting first only keeps start-up logs quiet.

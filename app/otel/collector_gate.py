@@ -22,23 +22,16 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-logger = logging.getLogger(__name__)
+# The name its log lines had before app/otel existed: log filters and alarms match on it.
+logger = logging.getLogger("app.collector_gate")
 
 PROBE_INTERVAL_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 0.5
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
-
-
-def address_of(endpoint: str) -> tuple[str, int]:
-    """Host and port of an OTLP endpoint (`http://localhost:4317`, `collector:4318/v1/traces`)."""
-    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-    default_port = 443 if parts.scheme == "https" else 80
-    return parts.hostname or "localhost", parts.port or default_port
 
 
 def collector_answers(address: tuple[str, int], timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 
-from app.xray import format_trace_id
+from app.otel.xray import format_trace_id
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 STANDARD_ATTRIBUTES = frozenset(

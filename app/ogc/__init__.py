@@ -1,0 +1,82 @@
+"""The OGC API - Features layer: tipg's engine, extended from the outside, behind `install`.
+
+tipg (developmentseed) serves the catalog, the endpoints, CQL2 → SQL, HTML and CSV. We never fork
+or copy it; this package is every place where we hook into it. Checked against tipg 1.6.1, which
+tests/test_tipg_hooks.py pins: after a tipg upgrade, re-check each hook below, then move the pin.
+
+Hooks into tipg's public API:
+- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` memoised per request) and
+  its router is included as is, with our collection dependency (params.collection_params).
+- `tipg.dependencies`' parsers (bbox, datetime, filter, properties, sortby) are swapped for ours
+  in each route's dependency tree, matched by function identity (params.py, overrides.py); its
+  other plain-`def` dependencies are wrapped to run in the event loop.
+- `tipg.collections.PgCollection.features(conn, **kwargs)` is overridden (catalog.py), reading
+  the keyword names limit, offset, bbox_filter, datetime_filter, cql_filter, simplify and the
+  ItemList keys `items`, `matched` (app/otel/collections.py too).
+- `tipg.collections.register_collection_catalog` fills `app.state.collection_catalog`
+  (catalog.py); `tipg.database.connect_to_db` opens `app.state.pool` with our asyncpg
+  `connection_class`, `reset` and `server_settings` (app/db/lifespan.py).
+- `tipg.factory.features_settings.max_features_per_query`: tipg's own `limit` bound, fixed at
+  import (checked against ours below); `tipg.errors` mapped to statuses (errors.py);
+  `tipg.middleware.CacheControlMiddleware` (app/factory.py).
+
+Private APIs relied upon (each guarded by a test that fails when it changes):
+- `tipg.openapi._update_openapi(app)` serves /api with the OGC OpenAPI media type (openapi.py;
+  tests/test_tipg_hooks.py).
+- FastAPI's dependency tree: `APIRoute.dependant`, `Dependant.dependencies/.call/.path/.name/
+  .use_cache/.scope`, `fastapi.dependencies.utils.get_dependant`, and an included router's
+  `effective_route_contexts()` (FastAPI >= 0.137) (overrides.py; install fails at start-up if
+  no parser was swapped, and tests/test_tipg_hooks.py checks each parser is reached).
+- pydantic's `model_construct(_fields_set=..., **obj.__dict__)` to turn tipg's PgCollection into
+  our subclass without validating again (catalog.served; tests/test_tipg_hooks.py).
+Outside this package: asyncpg's `Connection._params/_addr` (app/otel/sql_spans.py;
+tests/test_sql_spans.py) and opentelemetry-instrumentation-fastapi's `_original_fastapi`
+(app/otel/telemetry.py; tests/test_tipg_hooks.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from fastapi import FastAPI
+from tipg.collections import Collection
+from tipg.factory import features_settings as tipg_features_settings
+
+from app.ogc.catalog import CatalogLoader, ServedCollection
+from app.ogc.errors import TIPG_ERRORS
+from app.ogc.links import LinkCachingFactory
+from app.ogc.openapi import install_openapi
+from app.ogc.paging import PageLimitMiddleware
+from app.ogc.params import collection_params, install_parameter_parsers
+from app.settings import ConfigError, Settings
+
+__all__ = ["TIPG_ERRORS", "CatalogLoader", "install"]
+
+
+def _check_against_tipg(settings: Settings) -> None:
+    # tipg validates `limit` against its own import-time maximum before we can clamp it.
+    tipg_max = tipg_features_settings.max_features_per_query
+    if settings.api.max_page_size > tipg_max:
+        raise ConfigError(
+            f"WFS3_MAX_PAGE_SIZE ({settings.api.max_page_size}) exceeds tipg's "
+            f"TIPG_MAX_FEATURES_PER_QUERY ({tipg_max}); raise that too"
+        )
+
+
+def install(
+    app: FastAPI, settings: Settings, collection_class: type[ServedCollection] = ServedCollection
+) -> CatalogLoader:
+    """tipg's Features routes with our parsers, links, paging and /api on `app`; return the
+    loader that fills the catalog with `collection_class` objects (the lifespan runs it)."""
+    _check_against_tipg(settings)
+    # tipg types the dependency as sync; FastAPI awaits an async one just the same.
+    lookup = cast(Callable[..., Collection], collection_params)
+    features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
+    app.include_router(features.router, tags=["OGC API - Features"])
+    install_parameter_parsers(app)
+    sizes = {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
+    install_openapi(app, **sizes)
+    # Inner-most: the limit is rewritten before tipg reads the query or builds its links.
+    app.add_middleware(PageLimitMiddleware, **sizes)
+    return CatalogLoader(settings, collection_class)

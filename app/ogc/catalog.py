@@ -1,0 +1,113 @@
+"""The collection catalog: tipg's PgCollection, with what its `features` returns made valid
+GeoJSON, loaded from the database by tipg's own catalog queries.
+
+tipg's items and item endpoints call `collection.features(conn, ...)` on the object our collection
+dependency returns. The catalog holds ServedCollection objects instead of tipg's PgCollection:
+the same data, with empty geometries answered as `null` (simplification can reduce a small
+feature to nothing, and `{"type": "LineString", "coordinates": []}` breaks the GeoJSON schema
+/api publishes; RFC 7946 3.1 lets readers take an empty geometry as null, so we say null).
+Telemetry hands in a subclass that also tells the span and the metrics (app/otel/collections.py).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+from opentelemetry import trace
+from tipg.collections import Collection, ItemList, PgCollection, register_collection_catalog
+from tipg.settings import DatabaseSettings as TipgCatalogSettings
+
+from app.errors import InvalidParameter, NotFound
+from app.settings import Settings
+
+# Span attribute names: stable, documented in docs/telemetry.md (dashboards, X-Ray annotations).
+COLLECTION_ID = "ogc.collection.id"
+
+
+def _empty_geometries_as_null(items: ItemList) -> None:
+    for feature in items["items"]:
+        geometry = feature.get("geometry")
+        if isinstance(geometry, dict) and geometry.get("coordinates") == []:
+            feature["geometry"] = None
+
+
+def _check_simplify(tolerance: float | None) -> None:
+    # tipg takes `simplify` straight into ST_SimplifyPreserveTopology, which fails on a
+    # negative or non-finite tolerance (a 500 before this check).
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
+        raise InvalidParameter(f"simplify must be a finite number >= 0, not {tolerance}")
+
+
+INT64 = range(-(2**63), 2**63)
+INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "smallserial", "serial", "bigserial"})
+
+
+def _check_ids(ids: list[str] | None, id_type: str | None) -> None:
+    # tipg turns each id into an int for an integer key, and cql2 cannot hold one past int64
+    # (a 500). No row can have such an id: answer as tipg does for a non-number id.
+    if not ids or id_type not in INTEGER_TYPES:
+        return
+    for value in ids:
+        try:
+            number = int(value)
+        except ValueError:
+            continue  # tipg's own 404
+        if number not in INT64:
+            raise NotFound(f"Invalid id {value!r} for {id_type} column.")
+
+
+class ServedCollection(PgCollection):
+    async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
+        _check_simplify(kwargs.get("simplify"))
+        _check_ids(kwargs.get("ids_filter"), self.id_column.type if self.id_column else None)
+        items = await super().features(conn, **kwargs)
+        _empty_geometries_as_null(items)
+        return items
+
+
+def served(
+    collections: dict[str, Collection], kind: type[ServedCollection]
+) -> dict[str, Collection]:
+    """The catalog's collections, each PgCollection turned into `kind`.
+
+    Private: `model_construct(**c.__dict__)` copies a pydantic model's fields into a subclass
+    without validating them again; tests/test_tipg_hooks.py checks that it keeps every field."""
+    return {
+        key: kind.model_construct(_fields_set=c.model_fields_set, **c.__dict__)
+        if type(c) is PgCollection
+        else c
+        for key, c in collections.items()
+    }
+
+
+def catalog_settings(settings: Settings) -> TipgCatalogSettings:
+    # Publish tables and views only: functions in these schemas (PostGIS's own st_* functions
+    # live in public) would otherwise be listed as collections.
+    return TipgCatalogSettings(
+        _env_file=None,
+        schemas=settings.pool.schemas,
+        exclude_function_schemas=[*settings.pool.schemas, "pg_temp"],
+    )
+
+
+class CatalogLoader:
+    """Reads the published tables with tipg's catalog queries into `app.state`."""
+
+    def __init__(self, settings: Settings, kind: type[ServedCollection]) -> None:
+        self.settings = catalog_settings(settings)
+        self.kind = kind
+
+    async def __call__(self, app: FastAPI) -> int:
+        """(Re)load the catalog from `app.state.pool`; return how many collections it has."""
+        await register_collection_catalog(app, db_settings=self.settings)
+        catalog = app.state.collection_catalog
+        catalog["collections"] = served(catalog["collections"], self.kind)
+        return len(catalog["collections"])
+
+
+def mark_collection(collection_id: str) -> None:
+    """Tag the request span with the collection it is about (called once it is known to exist)."""
+    trace.get_current_span().set_attribute(COLLECTION_ID, collection_id)

@@ -1,0 +1,76 @@
+"""The hooks app/ogc has into tipg, and the private APIs it leans on (listed in app/ogc's
+docstring): each checked here, so that an upgrade that moves one fails a test, not a request."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from tipg import dependencies as tipg_deps
+from tipg.collections import PgCollection
+
+from app.ogc.catalog import ServedCollection, served
+from app.ogc.overrides import _route_dependants
+from app.ogc.params import PARSERS
+from app.otel.telemetry import fastapi_class
+
+CHECKED_TIPG = "1.6.1"
+
+
+def test_tipg_is_the_version_the_hooks_were_checked_against() -> None:
+    assert version("tipg") == CHECKED_TIPG, (
+        "tipg changed: re-check every hook and private API app/ogc/__init__.py lists, then "
+        "move CHECKED_TIPG"
+    )
+
+
+def _calls(app: FastAPI) -> set[Any]:
+    calls: set[Any] = set()
+    stack = list(_route_dependants(app))
+    while stack:
+        dependant = stack.pop()
+        calls |= {sub.call for sub in dependant.dependencies}
+        stack.extend(dependant.dependencies)
+    return calls
+
+
+def test_each_of_tipgs_parsers_is_replaced_by_ours(client: TestClient) -> None:
+    calls = _calls(client.app)  # type: ignore[arg-type]
+    for tipg_parser, ours in PARSERS.items():
+        assert tipg_parser not in calls, f"tipg's {tipg_parser.__name__} still runs"
+        assert ours in calls, f"our {ours.__name__} is not in any route"
+    assert tipg_deps.ids_query not in calls, "tipg's plain-def parsers run wrapped, in the loop"
+
+
+def test_private_update_openapi_serves_the_ogc_media_type(client: TestClient) -> None:
+    response = client.get("/api")
+    assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
+
+
+def test_model_construct_copies_every_field_of_a_collection(client: TestClient) -> None:
+    catalog = client.app.state.collection_catalog["collections"]  # type: ignore[attr-defined]
+    for collection in catalog.values():
+        assert type(collection) is ServedCollection
+        assert set(PgCollection.model_fields) <= set(collection.__dict__)
+        plain = PgCollection.model_construct(
+            _fields_set=collection.model_fields_set, **collection.__dict__
+        )
+        again = served({"c": plain}, ServedCollection)["c"]
+        assert again.model_dump() == collection.model_dump()
+
+
+def test_private_original_fastapi_is_found_under_the_launcher() -> None:
+    original = FastAPI
+    instrumentor = FastAPIInstrumentor()
+    instrumentor.instrument()
+    try:
+        import fastapi
+
+        assert fastapi.FastAPI is not original, "the launcher swaps the class in"
+        assert fastapi_class() is original
+    finally:
+        instrumentor.uninstrument()
+    assert fastapi_class() is original
