@@ -17,7 +17,7 @@ import subprocess
 from contextlib import ExitStack
 
 from bench import servers, wrk
-from tests.server_process import ROOT, running_server
+from harness.server_process import ROOT, running_server
 
 BASE = os.environ.get("BASE", "HEAD")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
@@ -59,10 +59,7 @@ def checkout(revision: str) -> str:
 
 
 def rate(base: str, path: str) -> float:
-    result = wrk.run(base, [path], SECONDS, CONNECTIONS)
-    if result.errors:
-        raise SystemExit(f"wrk saw {result.errors} errors against {base}{path}")
-    return result.requests_per_second
+    return wrk.rate(base, path, SECONDS, CONNECTIONS)
 
 
 def main() -> None:

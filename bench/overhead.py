@@ -20,8 +20,8 @@ import statistics
 from contextlib import ExitStack
 
 from bench import wrk
-from tests.otlp_receiver import OtlpReceiver
-from tests.server_process import running_server
+from harness.otlp_receiver import OtlpReceiver
+from harness.server_process import running_server
 
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 SECONDS = int(os.environ.get("SECONDS", "10"))
@@ -48,11 +48,7 @@ def variant_env(name: str, endpoint: str) -> dict[str, str]:
 
 
 def rate(base: str) -> float:
-    """Requests per second of one wrk run (bench/wrk.py); fails on any non-2xx or socket error."""
-    result = wrk.run(base, [PATH_QUERY], SECONDS, CONNECTIONS)
-    if result.errors:
-        raise SystemExit(f"wrk saw {result.errors} errors against {base}{PATH_QUERY}")
-    return result.requests_per_second
+    return wrk.rate(base, PATH_QUERY, SECONDS, CONNECTIONS)
 
 
 def main() -> None:
