@@ -71,17 +71,21 @@ admin_sql() {
 sql_is_true() { [ "$(admin_sql -d postgres -c "$1")" = 1 ]; }
 database_exists() { sql_is_true "SELECT 1 FROM pg_database WHERE datname = '$1'"; }
 
-create_app_role() {
-    # The app connects over TCP with a password, like it does in ECS. The password is made once
-    # per cluster and kept in .pgdata/wfs3.url (mode 600). Every step is safe to run again.
-    if [ ! -s "$URL_FILE" ]; then
-        local password verb=CREATE
-        password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-        sql_is_true "SELECT 1 FROM pg_roles WHERE rolname = 'wfs3'" && verb=ALTER
-        # CREATEDB lets the test suite create throw-away databases of its own.
-        admin_sql -d postgres -c "$verb ROLE wfs3 LOGIN CREATEDB PASSWORD '$password'" >/dev/null
-        (umask 077 && echo "postgresql://wfs3:$password@127.0.0.1:$PG_PORT/wfs3" >"$URL_FILE")
-    fi
+ensure_login_role() {
+    # ensure_login_role NAME URL_FILE ATTRIBUTES: a role that connects over TCP with a password,
+    # like the service does in ECS. The password is made once per cluster and kept in URL_FILE
+    # (mode 600), so the two can never disagree. Safe to run again. Only a superuser may create
+    # roles; grants are the data owner's to give (data/grants.py, below).
+    local name=$1 url_file=$2 attributes=$3
+    [ -s "$url_file" ] && return
+    local password verb=CREATE
+    password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    sql_is_true "SELECT 1 FROM pg_roles WHERE rolname = '$name'" && verb=ALTER
+    admin_sql -d postgres -c "$verb ROLE $name LOGIN $attributes PASSWORD '$password'" >/dev/null
+    (umask 077 && echo "postgresql://$name:$password@127.0.0.1:$PG_PORT/wfs3" >"$url_file")
+}
+
+create_databases() {
     database_exists wfs3 || admin_sql -d postgres -c "CREATE DATABASE wfs3 OWNER wfs3" >/dev/null
     admin_sql -d wfs3 -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
     # PostGIS is not a trusted extension (only a superuser may create it): tests start their
@@ -91,23 +95,14 @@ create_app_role() {
     admin_sql -d template_postgis -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
 }
 
-create_reader_role() {
-    # Only a superuser may create roles; the grants are the owner's to give (below).
-    if [ ! -s "$READER_URL_FILE" ]; then
-        local password verb=CREATE
-        password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-        sql_is_true "SELECT 1 FROM pg_roles WHERE rolname = '$READER_ROLE'" && verb=ALTER
-        admin_sql -d postgres -c "$verb ROLE $READER_ROLE LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$password'" >/dev/null
-        (umask 077 && echo "postgresql://$READER_ROLE:$password@127.0.0.1:$PG_PORT/wfs3" >"$READER_URL_FILE")
-    fi
-}
-
 if [ -z "${DATABASE_URL:-}" ]; then
     install_postgis
     init_cluster
     start_cluster
-    create_app_role
-    create_reader_role
+    # wfs3 owns the data; CREATEDB lets the test suite create throw-away databases of its own.
+    ensure_login_role wfs3 "$URL_FILE" CREATEDB
+    create_databases
+    ensure_login_role "$READER_ROLE" "$READER_URL_FILE" "NOSUPERUSER NOCREATEDB NOCREATEROLE"
     DATABASE_URL=$(cat "$URL_FILE")
 fi
 
