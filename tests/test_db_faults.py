@@ -8,16 +8,15 @@ the statement timeout, and a pool exhausted by slow requests. Every failure is a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import httpx2 as httpx
 import pytest
 
 from harness.database import SLOW_ITEMS, HeldNap
+from harness.load import Answer, Load
+from harness.load import get as harness_get
 from harness.polling import eventually
-from harness.server_process import Server, running_server
+from harness.server_process import running_server
 from harness.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
@@ -26,22 +25,8 @@ ITEMS = "/collections/public.fire_perimeters/items?limit=5"
 NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
 
 
-# Client timeout: an answer later than this is a hang, not a slow machine.
-HANG_SECONDS = 30
-
-
-@dataclass
-class Outcome:
-    seconds: float
-    status: int
-    body: dict[str, object]
-
-
-def get(base: str, path: str) -> Outcome:
-    start = time.monotonic()
-    response = httpx.get(f"{base}{path}", timeout=HANG_SECONDS)
-    body = response.json()  # every answer is JSON, errors included
-    return Outcome(time.monotonic() - start, response.status_code, body)
+def get(base: str, path: str) -> Answer:
+    return harness_get(f"{base}{path}")
 
 
 @pytest.fixture
@@ -52,62 +37,38 @@ def proxied(reader_url: str) -> Iterator[tuple[TcpProxy, str]]:
     proxy.stop()
 
 
-class Load:
-    """Client threads requesting ITEMS until stopped; the outcomes in the order they came."""
-
-    def __init__(self, server: Server, workers: int = 4) -> None:
-        self.server = server
-        self.outcomes: list[Outcome] = []
-        self.stopped = threading.Event()
-        self.threads = [threading.Thread(target=self._repeat) for _ in range(workers)]
-        for thread in self.threads:
-            thread.start()
-
-    def _repeat(self) -> None:
-        while not self.stopped.is_set():
-            self.outcomes.append(get(self.server.base, ITEMS))
-
-    def count(self, status: int, since: int = 0) -> int:
-        return len([o for o in self.outcomes[since:] if o.status == status])
-
-    def stop(self) -> list[Outcome]:
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join()
-        return self.outcomes
-
-
 def test_database_outage_under_load(proxied: tuple[TcpProxy, str]) -> None:
     """Counted, not timed: served, then the database goes away until 5 requests were answered
     503, then it is back; once 20 requests in a row succeed, everything after does too."""
     proxy, url = proxied
     with running_server(url, **NO_EXPORT) as server:
-        load = Load(server)
+        load = Load(f"{server.base}{ITEMS}").start()
         eventually(lambda: load.count(200) >= 20, what="20 answers before the outage")
         proxy.stop()
-        outage_began = len(load.outcomes)
+        outage_began = len(load.answers)
         eventually(lambda: load.count(503, outage_began) >= 5, what="503s during the outage")
         proxy.start()
-        back = len(load.outcomes)
-        eventually(lambda: _in_a_row(load.outcomes[back:], 200) >= 20, what="20 successes")
-        recovered = len(load.outcomes)
-        eventually(lambda: len(load.outcomes) >= recovered + 20, what="20 more answers")
-        outcomes = load.stop()
-    statuses = {o.status for o in outcomes}
+        back = len(load.answers)
+        eventually(lambda: _in_a_row(load.answers[back:], 200) >= 20, what="20 successes")
+        recovered = len(load.answers)
+        eventually(lambda: len(load.answers) >= recovered + 20, what="20 more answers")
+        answers = load.stop()
+    assert not load.errors, load.errors
+    statuses = {o.status for o in answers}
     assert statuses <= {200, 503}, statuses
-    for outcome in outcomes:
-        if outcome.status == 503:
-            assert outcome.body["code"] == "ServiceUnavailable"
-            assert str(outcome.body["traceId"]).startswith("1-")
-    assert all(o.status == 200 for o in outcomes[:outage_began]), "503 before the outage"
-    assert all(o.status == 200 for o in outcomes[recovered:]), "503 after the recovery"
+    for answer in answers:
+        if answer.status == 503:
+            assert answer.body["code"] == "ServiceUnavailable"
+            assert str(answer.body["traceId"]).startswith("1-")
+    assert all(o.status == 200 for o in answers[:outage_began]), "503 before the outage"
+    assert all(o.status == 200 for o in answers[recovered:]), "503 after the recovery"
 
 
-def _in_a_row(outcomes: list[Outcome], status: int) -> int:
-    """How many of the last outcomes have `status`, counting back from the newest."""
+def _in_a_row(answers: list[Answer], status: int) -> int:
+    """How many of the last answers have `status`, counting back from the newest."""
     count = 0
-    for outcome in reversed(outcomes):
-        if outcome.status != status:
+    for answer in reversed(answers):
+        if answer.status != status:
             break
         count += 1
     return count
@@ -146,7 +107,7 @@ def test_an_exhausted_pool_answers_503_after_the_acquire_timeout(
         **NO_EXPORT,
     }
     with running_server(reader_url, **env) as server, HeldNap(database_url) as nap:
-        slow: list[Outcome] = []
+        slow: list[Answer] = []
         holder = threading.Thread(target=lambda: slow.append(get(server.base, SLOW_ITEMS)))
         holder.start()
         eventually(lambda: nap.waiting() == 1, what="the slow request holding the connection")
@@ -155,10 +116,10 @@ def test_an_exhausted_pool_answers_503_after_the_acquire_timeout(
         holder.join()
         after = get(server.base, ITEMS)
     assert [o.status for o in waiting] == [503, 503, 503]
-    for outcome in waiting:
-        assert outcome.body["code"] == "ServiceUnavailable"
-        assert "retry" in str(outcome.body["description"])
-        assert str(outcome.body["traceId"]).startswith("1-")
-        assert outcome.seconds >= 0.3, "it waited for the acquire timeout first"
+    for answer in waiting:
+        assert answer.body["code"] == "ServiceUnavailable"
+        assert "retry" in str(answer.body["description"])
+        assert str(answer.body["traceId"]).startswith("1-")
+        assert answer.seconds >= 0.3, "it waited for the acquire timeout first"
     assert slow[0].status == 200
     assert after.status == 200

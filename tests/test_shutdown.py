@@ -15,6 +15,7 @@ import httpx2 as httpx
 import pytest
 
 from harness.database import SLOW_ITEMS, HeldNap
+from harness.load import Answer, Load, get
 from harness.otlp_receiver import OtlpReceiver
 from harness.polling import eventually
 from harness.server_process import Server, running_server
@@ -30,37 +31,10 @@ SLOW_REQUESTS = 2
 EXIT_DEADLINE_SECONDS = 20
 
 
-class Load:
-    """Client threads that repeat a request until stopped or refused, counting the answers."""
-
-    def __init__(self, server: Server, threads: int = 3) -> None:
-        self.server = server
-        self.answered: list[int] = []
-        self.stopped = threading.Event()
-        self.threads = [threading.Thread(target=self._repeat) for _ in range(threads)]
-
-    def _repeat(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                response = httpx.get(f"{self.server.base}{ITEMS}", timeout=30)
-            except httpx.TransportError:
-                return
-            self.answered.append(response.status_code)
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join()
-
-
-def refused(server: Server, answers: list[int]) -> bool:
+def refused(server: Server, answers: list[Answer]) -> bool:
     """Whether a new connection is refused; an answer instead is kept (its span counts too)."""
     try:
-        answers.append(httpx.get(f"{server.base}{ITEMS}", timeout=5).status_code)
+        answers.append(get(f"{server.base}{ITEMS}"))
     except httpx.ConnectError:
         return True
     return False
@@ -82,7 +56,7 @@ def test_sigterm_under_load_drains_flushes_and_exits(
     slow_answers: list[int] = []
     try:
         with running_server(reader_url, **env) as server, HeldNap(database_url) as nap:
-            load = Load(server)
+            load = Load(f"{server.base}{ITEMS}", threads=3)
             slow = [
                 threading.Thread(
                     target=lambda: slow_answers.append(
@@ -94,11 +68,11 @@ def test_sigterm_under_load_drains_flushes_and_exits(
             for thread in slow:
                 thread.start()
             load.start()
-            eventually(lambda: len(load.answered) >= LOADED, what=f"{LOADED} answers")
+            eventually(lambda: len(load.answers) >= LOADED, what=f"{LOADED} answers")
             eventually(lambda: nap.waiting() == SLOW_REQUESTS, what="the slow requests waiting")
             server.process.send_signal(signal.SIGTERM)
             refused_while_draining = eventually(
-                lambda: refused(server, load.answered), what="a refusal"
+                lambda: refused(server, load.answers), what="a refusal"
             )
             still_waiting = nap.waiting()
             load.stop()
@@ -106,7 +80,7 @@ def test_sigterm_under_load_drains_flushes_and_exits(
             for thread in slow:
                 thread.join()
             server.process.wait(timeout=EXIT_DEADLINE_SECONDS)
-        answered = load.answered + slow_answers
+        answered = [a.status for a in load.answers] + slow_answers
         server_spans = [s for s in receiver.spans if s.kind == SERVER_KIND]
     finally:
         receiver.stop()

@@ -99,8 +99,8 @@ def test_request_duration_by_method_route_and_status(
 
     [point] = receiver.wait_until(items_ok)
     assert point.unit == "s"
-    # What CloudWatch needs (README, Metrics): per-interval counts, and buckets it can take
-    # percentiles of.
+    # What CloudWatch needs (docs/telemetry.md, Metrics): per-interval counts, and buckets it can
+    # take percentiles of.
     assert point.kind == "exponential_histogram"
     assert point.attributes == {
         "http.request.method": "GET",

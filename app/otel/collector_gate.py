@@ -2,8 +2,8 @@
 
 Without this, an absent or silent collector costs the serving thread on every span: the SDK's
 exporter retries each batch for up to its timeout, re-encoding it each time, while the full queue
-turns each new span into a dropped one through a logging call (py-spy, README "When the collector
-is down": ~4 % of a busy worker's samples, and p99 1.2 x that of a twin with a collector).
+turns each new span into a dropped one through a logging call (py-spy, docs/telemetry.md "When the
+collector is down": ~4 % of a busy worker's samples, and p99 1.2 x that of a twin with a collector).
 
 The gate closes when an export fails *and* the collector does not react to a probe, so a batch
 the collector rejects leaves it open. While it is closed, ended spans are counted and let go on
