@@ -338,13 +338,14 @@ def database_outage(database_url: str) -> Row:
         row = Row("database down 2 s", three_phases(server, outage, ITEMS))
         row.rss_mb = (start, rss_mb(server.process.pid))
         row.failures = failures_of(row.runs)
+    causes = server_side_causes(server)
     proxy.stop()
     before, during, after = row.runs
     only_503 = set(during.failures) <= {"HTTP 503"}
     ok = before.errors == 0 and after.errors == 0 and only_503 and during.p99_ms < 5000
     row.verdict = (
-        f"{'pass' if ok else 'FAIL'}: during {describe(Counter(during.failures))} (503 expected), "
-        f"before {before.errors}, after {after.errors}"
+        f"{'pass' if ok else 'FAIL'}: during {describe(Counter(during.failures))} (503 expected; "
+        f"server log: {describe(causes)}), before {before.errors}, after {after.errors}"
     )
     return row
 
@@ -371,20 +372,46 @@ def soak(database_url: str) -> Row:
         )
         done.set()
         sampler.join()
+    causes = server_side_causes(server)
     sink.stop()
     # After the first tenth: caches and pool warm (the first sample, on a very short soak).
     warm = samples[min(len(samples) - 1, max(1, len(samples) // 10))]
     last = samples[-1]
     growth = last[1] / warm[1] - 1
-    ok = result.errors == 0 and growth < 0.10 and last[2] <= warm[2] and last[3] <= warm[3]
     row = Row(f"soak {SOAK} s × {SOAK_CONNECTIONS} connections", [result], (warm[1], last[1]))
     row.failures = Counter(result.failures)
+    # A 503 the server logged as "pool exhausted" is load shed by design (no connection free within
+    # WFS3_DB_POOL_ACQUIRE_TIMEOUT_MS): more connections than this machine serves, not a fault of
+    # the long run. Every other failure, and any growth, fails the soak.
+    shed = min(row.failures["HTTP 503"], causes["pool exhausted"])
+    faults = result.errors - shed
+    ok = faults == 0 and growth < 0.10 and last[2] <= warm[2] and last[3] <= warm[3]
     row.verdict = (
-        f"{'pass' if ok else 'FAIL'}: failed {describe(row.failures)}; "
-        f"RSS {growth:+.1%} after warm-up, "
+        f"{'pass' if ok else 'FAIL'}: {faults} failures beyond load shed by the pool ({shed} × "
+        f"503 'pool exhausted' in the server log); RSS {growth:+.1%} after warm-up, "
         f"fds {warm[2]} → {last[2]}, db connections {warm[3]} → {last[3]}"
     )
     return row
+
+
+# What the server logs when it answers 5xx (app/errors.py), to tell 503s apart by cause.
+SERVER_SIDE_CAUSES = {
+    "No database connection became free": "pool exhausted",
+    "database unavailable on": "database unreachable",
+    "The query took longer": "statement timeout",
+    "unhandled error on": "unhandled error",
+    "database error on": "database error",
+}
+
+
+def server_side_causes(server: Server) -> Counter[str]:
+    """The causes of the server's 5xx answers, counted from its own log lines."""
+    causes: Counter[str] = Counter()
+    for line in server.json_lines():
+        for marker, cause in SERVER_SIDE_CAUSES.items():
+            if marker in str(line.get("message", "")):
+                causes[cause] += 1
+    return causes
 
 
 def _pool_connections(database_url: str) -> int:
