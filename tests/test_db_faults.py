@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.database import SLOW_ITEMS, HeldNap
-from harness.load import Answer, Load
-from harness.load import get as harness_get
+from harness.load import Answer, Load, get
 from harness.polling import eventually
 from harness.server_process import running_server
 from harness.tcp_proxy import TcpProxy
@@ -23,10 +22,6 @@ pytestmark = pytest.mark.server  # a real server process: left out of make test-
 
 ITEMS = "/collections/public.fire_perimeters/items?limit=5"
 NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
-
-
-def get(base: str, path: str) -> Answer:
-    return harness_get(f"{base}{path}")
 
 
 @pytest.fixture
@@ -87,8 +82,8 @@ def test_statement_timeout_is_504_and_the_connection_stays_usable(
     # The slow query waits until the nap is released, which only happens after the answer:
     # an answer at all means the statement timeout ended it.
     with running_server(reader_url, **env) as server, HeldNap(database_url):
-        timed_out = get(server.base, SLOW_ITEMS)
-        after = [get(server.base, ITEMS) for _ in range(3)]
+        timed_out = get(f"{server.base}{SLOW_ITEMS}")
+        after = [get(f"{server.base}{ITEMS}") for _ in range(3)]
     assert timed_out.status == 504
     assert timed_out.body["code"] == "QueryTimeout"
     assert "pg_advisory" not in str(timed_out.body) and "SELECT" not in str(timed_out.body)
@@ -108,13 +103,13 @@ def test_an_exhausted_pool_answers_503_after_the_acquire_timeout(
     }
     with running_server(reader_url, **env) as server, HeldNap(database_url) as nap:
         slow: list[Answer] = []
-        holder = threading.Thread(target=lambda: slow.append(get(server.base, SLOW_ITEMS)))
+        holder = threading.Thread(target=lambda: slow.append(get(f"{server.base}{SLOW_ITEMS}")))
         holder.start()
         eventually(lambda: nap.waiting() == 1, what="the slow request holding the connection")
-        waiting = [get(server.base, ITEMS) for _ in range(3)]
+        waiting = [get(f"{server.base}{ITEMS}") for _ in range(3)]
         nap.release()
         holder.join()
-        after = get(server.base, ITEMS)
+        after = get(f"{server.base}{ITEMS}")
     assert [o.status for o in waiting] == [503, 503, 503]
     for answer in waiting:
         assert answer.body["code"] == "ServiceUnavailable"
