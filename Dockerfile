@@ -20,6 +20,7 @@ COPY data/ data/
 COPY startup.sh ./
 USER wfs3
 EXPOSE 8080
+# The port the server listens on (PORT may be changed at run time, as on ECS with host networking).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['PORT']}/healthz\", timeout=2)"]
 CMD ["./startup.sh"]

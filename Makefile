@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test test-fast lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability deploy-check
+.PHONY: setup db run test test-fast images compose-test lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +17,15 @@ test: setup
 # The edit-test loop: lint, types and every test that starts no server process or collector.
 test-fast: setup
 	@scripts/test.sh --fast
+
+# The base images docker-compose.yml and the Dockerfile name, as local stand-ins built with podman
+# (no registry here): docs/containers.md.
+images:
+	@scripts/images.sh
+
+# The image and `docker compose up` run for real on podman (tests/test_containers.py; also in make test).
+compose-test: setup
+	@scripts/compose-test.sh
 
 # The local collector (otel-config.yaml's components, ADOT's collector version); prints its path last.
 collector:

