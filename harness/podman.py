@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,15 @@ def podman(*args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
+def logs(container: str) -> str:
+    """What the container wrote, stdout and stderr interleaved."""
+    result = subprocess.run(
+        ["podman", "logs", container], env=engine_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=60,
+    )  # fmt: skip
+    return result.stdout
+
+
 def inspect(container: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = json.loads(podman("container", "inspect", container))
     return found[0]
@@ -48,18 +58,34 @@ def health(container: str) -> str:
     return str((state.get("Health") or state.get("Healthcheck") or {}).get("Status", ""))
 
 
+def settled_health(container: str, seconds: float) -> str:
+    """The health check's verdict once it has one: 'healthy', 'unhealthy', 'exited (N)' when the
+    container stopped first, 'no health check'. Fails after `seconds` still 'starting'."""
+
+    def verdict() -> str:
+        state = inspect(container)["State"]
+        if not state["Running"]:
+            return f"exited ({state['ExitCode']})"
+        status = health(container)
+        return "" if status == "starting" else status or "no health check"
+
+    return eventually(verdict, seconds=seconds, what=f"{container}'s health check verdict")
+
+
 class HealthTicker:
-    """Runs every running container's health check, once a second.
+    """Runs each running container's health check at its own interval, as Docker's scheduler.
 
     Podman 4.3 schedules health checks with systemd timers; there is no systemd here, so without
     this every container with a HEALTHCHECK stays 'starting' and Compose's `service_healthy`
     waits forever. `podman healthcheck run` executes the container's own check and applies its
-    retries and start period, as Docker's scheduler would; only the interval differs (1 s).
+    retries and start period; the interval is applied here (Docker's default, 30 s, when unset).
     """
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._intervals: dict[str, float] = {}
+        self._last_run: dict[str, float] = {}
 
     def __enter__(self) -> HealthTicker:
         self._thread.start()
@@ -70,20 +96,26 @@ class HealthTicker:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stop.wait(1):
-            # Containers without a check answer with an error, ignored.
-            running = subprocess.run(
-                ["podman", "ps", "-q"],
-                env=engine_env(),
-                capture_output=True,
-                text=True,
-            ).stdout.split()
-            for container in running:
-                subprocess.run(
-                    ["podman", "healthcheck", "run", container],
-                    env=engine_env(),
-                    capture_output=True,
-                )
+        while not self._stop.wait(0.5):
+            for container in self._running_with_checks():
+                due = self._last_run.get(container, 0.0) + self._intervals[container]
+                if time.monotonic() >= due:
+                    self._last_run[container] = time.monotonic()
+                    subprocess.run(
+                        ["podman", "healthcheck", "run", container],
+                        env=engine_env(),
+                        capture_output=True,
+                    )
+
+    def _running_with_checks(self) -> list[str]:
+        running = subprocess.run(
+            ["podman", "ps", "-q", "--no-trunc"], env=engine_env(), capture_output=True, text=True
+        ).stdout.split()
+        for container in set(running) - set(self._intervals):
+            check = inspect(container)["Config"].get("Healthcheck") or {}
+            interval = check.get("Interval") or 30_000_000_000
+            self._intervals[container] = interval / 1e9 if check.get("Test") else float("inf")
+        return [c for c in running if self._intervals[c] != float("inf")]
 
 
 @contextmanager

@@ -20,9 +20,10 @@ import httpx2 as httpx
 import pytest
 
 from data.load import DEFAULT_SIZES
+from deploy.terraform_files import collector_config_as_deployed
 from harness import secrets_audit
 from harness.otlp_receiver import OtlpReceiver
-from harness.podman import HealthTicker, docker_api, health, inspect, podman
+from harness.podman import HealthTicker, docker_api, inspect, logs, podman, settled_health
 from harness.polling import eventually
 from harness.server_process import ROOT, free_port
 from harness.tcp_proxy import TcpProxy
@@ -104,11 +105,10 @@ class Container:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def logs(self) -> str:
-        return podman("logs", self.name)
+        return logs(self.name)
 
     def remove(self) -> None:
-        logs = podman("logs", self.name)
-        secrets_audit.record("container logs", logs)
+        secrets_audit.record("container logs", self.logs())
         podman("rm", "-f", self.name)
         self.proxy.stop()
         self.receiver.stop()
@@ -135,12 +135,8 @@ def test_startup_waits_for_the_database_then_serves(container: Container) -> Non
     eventually(lambda: inspect(container.name)["State"]["Running"], what="container running")
     # The database becomes reachable only now; startup.sh's wait must hold the server back.
     container.proxy.start()
-    settled = eventually(
-        lambda: (status := health(container.name)) != "starting" and status,
-        seconds=180,
-        what="the HEALTHCHECK's verdict",
-    )
-    assert settled == "healthy", container.logs()[-3000:]
+    verdict = settled_health(container.name, seconds=180)
+    assert verdict == "healthy", container.logs()[-3000:]
     logs = container.logs()
     assert "database not reachable" not in logs
     catalog = [line for line in logs.splitlines() if "collection catalog" in line]
@@ -166,6 +162,31 @@ def test_sigterm_stops_it_gracefully_with_spans_flushed(
     assert inspect(container.name)["State"]["ExitCode"] == 0, "exited on SIGTERM, not killed"
     spans = spans_of(container.receiver, trace_id)
     assert any(s.kind == SERVER_KIND for s in spans)
+
+
+def test_collector_image_runs_the_deployed_config_as_ecs_hands_it_over(docker: Docker) -> None:
+    """deploy/terraform gives the sidecar otel-config.yaml as AOT_CONFIG_CONTENT, which takes the
+    place of the image's --config (here one naming a file that does not exist)."""
+    name = f"wfs3-collector-test-{free_port()}"
+    sidecar = {
+        "AOT_CONFIG_CONTENT": collector_config_as_deployed(),
+        "AWS_REGION": "us-east-1",
+        "AWS_LOCAL_MODE": "true",
+        "OTELCOL_LISTEN": "127.0.0.1",
+    }
+    variables = [arg for k, v in sidecar.items() for arg in ("-e", f"{k}={v}")]
+    image = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+    # As the task definition runs it (templates/collector-container.json.tftpl): its health
+    # check, and a read-only root filesystem.
+    check = {"cmd": "/healthcheck", "interval": "10s", "timeout": "5s", "retries": "3"}
+    options = [f"--health-{k}={v}" for k, v in check.items()] + ["--health-start-period=10s"]
+    docker("run", "-d", "--name", name, "--read-only", *variables, *options, image,
+           "--config=/etc/absent.yaml")  # fmt: skip
+    try:
+        verdict = settled_health(name, seconds=120)
+        assert verdict == "healthy", logs(name)[-3000:]
+    finally:
+        podman("rm", "-f", name)
 
 
 # --- docker compose up, as docs/telemetry.md says ---------------------------------------------
