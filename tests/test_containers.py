@@ -76,8 +76,9 @@ def docker(docker_env: dict[str, str]) -> Docker:
 
 
 class Container:
-    """Our image started with host networking against the test database, reached through a
-    proxy that is not listening yet, and exporting to a receiver on loopback. Spans wait ten
+    """Our image started with host networking and a read-only root filesystem against the test
+    database, reached through a proxy that is not listening yet, exporting to a receiver on
+    loopback. Spans wait ten
     minutes in the batch processor: only the shutdown flush can deliver them in this test."""
 
     def __init__(self, docker: Docker, reader_url: str) -> None:
@@ -99,7 +100,10 @@ class Container:
     def start(self) -> None:
         self.receiver.start()
         variables = [arg for k, v in self.environment.items() for arg in ("-e", f"{k}={v}")]
-        self.docker("run", "-d", "--name", self.name, "--network=host", *variables, IMAGE)
+        # As the task definition runs it: a read-only root filesystem (app-container.json.tftpl).
+        self.docker(
+            "run", "-d", "--name", self.name, "--network=host", "--read-only", *variables, IMAGE
+        )  # fmt: skip
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
