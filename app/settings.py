@@ -7,7 +7,7 @@ environment says is what the service runs with.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
@@ -89,8 +89,15 @@ class DatabaseSettings(BaseSettings):
     postgres_host: str | None = None
     postgres_port: int = 5432
     postgres_dbname: str | None = None
+    # An RDS Proxy endpoint in front of the database: connect there, with the same user,
+    # password, port and database as configured (deploy/README.md, "Many tasks").
+    db_proxy_host: str | None = None
 
     def connection(self) -> ConnectionParams:
+        params = self._configured()
+        return replace(params, host=self.db_proxy_host) if self.db_proxy_host else params
+
+    def _configured(self) -> ConnectionParams:
         if self.database_url is not None:
             return _params_from_url(self.database_url.get_secret_value())
         if self.db_config is not None:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from typing import Any
 
-from deploy import aws_models, metrics, render, terraform_files
+from deploy import aws_models, metrics, plan_time, render, terraform_files
 
 
 def report(name: str, problems: list[str]) -> bool:
@@ -78,6 +78,7 @@ def main() -> int:
     results = [
         report(f"terraform files parse ({len(terraform_files.parsed())})", []),
         report("template variables match", template_mismatches()),
+        report("for_each and count known at plan time", plan_time.plan_time_problems()),
         report("botocore API models", aws_models.all_errors(documents)),
         report("parliament (IAM)", iam_findings(documents)),
         report(

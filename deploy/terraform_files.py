@@ -16,16 +16,27 @@ def parsed() -> dict[str, dict[str, Any]]:
     return {path.name: hcl2.loads(path.read_text()) for path in sorted(MODULE.glob("*.tf"))}
 
 
-def template_variables() -> dict[str, set[str]]:
-    """locals.template_vars: template name -> the variable names Terraform renders it with."""
-    for document in parsed().values():
+def module_locals(module: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every local value of the module (parsed), by name."""
+    found: dict[str, Any] = {}
+    for document in (module if module is not None else parsed()).values():
         for block in document.get("locals", []):
-            if "template_vars" in block:
-                return {
-                    _unquote(name): {_unquote(key) for key in values}
-                    for name, values in block["template_vars"].items()
-                }
-    raise LookupError("no locals.template_vars in deploy/terraform")
+            found.update({k: v for k, v in block.items() if not k.startswith("__")})
+    return found
+
+
+def template_variables() -> dict[str, set[str]]:
+    """locals.template_vars: template name -> the variable names Terraform renders it with (a
+    map literal, or a local that is one: `"alarms" = local.alarm_vars`)."""
+    local_values = module_locals()
+    if "template_vars" not in local_values:
+        raise LookupError("no locals.template_vars in deploy/terraform")
+    found = {}
+    for name, values in local_values["template_vars"].items():
+        if isinstance(values, str) and values.startswith("${local."):
+            values = local_values[values.removeprefix("${local.").removesuffix("}")]
+        found[_unquote(name)] = {_unquote(key) for key in values}
+    return found
 
 
 def _unquote(key: str) -> str:

@@ -13,10 +13,11 @@ import re
 import subprocess
 from typing import Any
 
+import hcl2
 import pytest
 import yaml
 
-from deploy import aws_models, check, metrics, render, terraform_files
+from deploy import aws_models, check, metrics, plan_time, render, terraform_files
 
 OUR_NAMESPACE = "veda-wfs3"
 
@@ -29,6 +30,34 @@ def documents() -> dict[str, Any]:
 def test_terraform_files_parse() -> None:
     names = set(terraform_files.parsed())
     assert {"ecs.tf", "iam.tf", "monitoring.tf", "variables.tf", "locals.tf"} <= names
+
+
+def test_for_each_and_count_are_known_at_plan_time() -> None:
+    assert plan_time.plan_time_problems() == []
+
+
+# The shape of monitoring.tf before this check existed (its first plan failed with "Invalid
+# for_each argument"), and a count of the same kind; a map literal's keys are known.
+APPLY_TIME_KEYS = """
+locals {
+  template_vars = { alarms = { target_group = aws_lb_target_group.app.arn_suffix } }
+  rendered = { for name, vars in local.template_vars : name => templatefile("t", vars) }
+  alarms   = { for alarm in jsondecode(local.rendered["alarms"]) : alarm.AlarmName => alarm }
+  signals  = { cpu = { label = data.aws_lb.this.arn_suffix } }
+}
+resource "aws_cloudwatch_metric_alarm" "this" { for_each = local.alarms }
+resource "aws_appautoscaling_policy" "app" { for_each = local.signals }
+resource "aws_route53_record" "r" { count = length(data.aws_subnets.this.ids) }
+"""
+
+
+def test_the_plan_time_check_catches_keys_known_only_after_apply() -> None:
+    problems = plan_time.plan_time_problems({"old.tf": hcl2.loads(APPLY_TIME_KEYS)})
+    assert [p.split(" depends on ")[0] for p in problems] == [
+        "old.tf: resource.aws_cloudwatch_metric_alarm.this.for_each",
+        "old.tf: resource.aws_route53_record.r.count",
+    ]
+    assert "aws_lb_target_group.app" in problems[0]
 
 
 def test_each_template_gets_exactly_the_variables_it_uses() -> None:

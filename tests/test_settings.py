@@ -68,6 +68,27 @@ def test_db_config_wins_over_postgres_vars() -> None:
     assert settings.connection().port == 6543
 
 
+def test_db_proxy_host_replaces_only_the_host() -> None:
+    config = {
+        "username": "b",
+        "password": "x",
+        "host": "db.internal",
+        "port": "6543",
+        "dbname": "two",
+    }
+    settings = DatabaseSettings(
+        database_url=None, db_config=SecretStr(json.dumps(config)), db_proxy_host="proxy.internal"
+    )
+    params = settings.connection()
+    assert (params.host, params.port, params.dbname, params.user) == (
+        "proxy.internal",
+        6543,
+        "two",
+        "b",
+    )
+    assert params.password is not None and params.password.get_secret_value() == "x"
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

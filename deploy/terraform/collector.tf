@@ -30,9 +30,8 @@ resource "aws_service_discovery_service" "collector" {
       ttl  = 10
     }
   }
-  health_check_custom_config {
-    failure_threshold = 1
-  }
+  # AWS Cloud Map health from ECS (failure_threshold is deprecated in provider v6: always 1).
+  health_check_custom_config {}
   tags = var.tags
 }
 

@@ -120,6 +120,7 @@ resource "aws_ecs_service" "app" {
   launch_type                       = "FARGATE"
   platform_version                  = "LATEST"
   health_check_grace_period_seconds = 60
+  deployment_maximum_percent         = local.deployment_maximum_percent
   propagate_tags                    = "SERVICE"
   enable_execute_command            = false
 
@@ -142,6 +143,10 @@ resource "aws_ecs_service" "app" {
 
   lifecycle {
     ignore_changes = [desired_count] # autoscaling owns it after creation
+    precondition {
+      condition     = local.peak_db_connections <= var.db_max_connections
+      error_message = "At peak the service holds db_pool_max_size x web_concurrency x max_tasks x 2 (during a deployment) = ${local.peak_db_connections} database connections, more than db_max_connections (${var.db_max_connections}). Lower the pool or max_tasks, raise the database's limit, or put RDS Proxy in front (deploy/README.md)."
+    }
   }
 
   depends_on = [aws_lb_listener_rule.app, aws_iam_role_policy.execution]

@@ -15,8 +15,17 @@ resource "aws_cloudwatch_dashboard" "this" {
 }
 
 locals {
-  alarms = { for alarm in jsondecode(local.rendered["alarms"]) : alarm.AlarmName => alarm }
-  xray   = jsondecode(local.rendered["xray"])
+  # Rendered from local.alarm_vars alone, so that names and shapes are known at plan time.
+  alarms = {
+    for alarm in jsondecode(templatefile("${path.module}/templates/alarms.json.tftpl", local.alarm_vars)) :
+    alarm.AlarmName => alarm
+  }
+  # What the placeholders of local.alarm_vars stand for.
+  alarm_dimension_values = {
+    (local.alarm_vars.load_balancer) = data.aws_lb.this.arn_suffix
+    (local.alarm_vars.target_group)  = aws_lb_target_group.app.arn_suffix
+  }
+  xray = jsondecode(local.rendered["xray"])
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -47,7 +56,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
           metric_name = metric.value.Metric.MetricName
           period      = metric.value.Period
           stat        = metric.value.Stat
-          dimensions  = { for d in metric.value.Metric.Dimensions : d.Name => d.Value }
+          dimensions  = { for d in metric.value.Metric.Dimensions : d.Name => lookup(local.alarm_dimension_values, d.Value, d.Value) }
         }
       }
     }

@@ -119,6 +119,23 @@ variable "web_concurrency" {
   default     = 1
 }
 
+variable "db_pool_max_size" {
+  description = "Database connections each uvicorn worker may hold (WFS3_DB_POOL_MAX_SIZE)."
+  type        = number
+  default     = 10
+}
+
+variable "db_max_connections" {
+  description = "The database's max_connections less what other clients and superusers keep. The module refuses to plan when the service's peak (pool x workers x tasks, during a deployment) could exceed it: then lower the pool or max_tasks, or put RDS Proxy in front (deploy/README.md)."
+  type        = number
+}
+
+variable "db_proxy_endpoint" {
+  description = "An RDS Proxy endpoint in front of the database: the tasks connect there (DB_PROXY_HOST), with the secret's user, password, port and database."
+  type        = string
+  default     = null
+}
+
 variable "desired_count" {
   description = "Tasks at creation; autoscaling moves it between min_tasks and max_tasks afterwards."
   type        = number
