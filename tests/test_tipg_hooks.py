@@ -3,15 +3,18 @@ docstring): each checked here, so that an upgrade that moves one fails a test, n
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import version
 from typing import Any
 
+import tipg.factory
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from tipg import dependencies as tipg_deps
 from tipg.collections import PgCollection
 
+from app.ogc.alternates import AlternateGeoJSONResponse, AlternateORJSONResponse
 from app.ogc.catalog import ServedCollection, served
 from app.ogc.overrides import _route_dependants
 from app.ogc.params import PARSERS
@@ -74,3 +77,12 @@ def test_private_original_fastapi_is_found_under_the_launcher() -> None:
     finally:
         instrumentor.uninstrument()
     assert fastapi_class() is original
+
+
+def test_tipg_builds_json_bodies_with_the_response_names_we_rebind(client: TestClient) -> None:
+    """alternates.py rebinds tipg.factory's ORJSONResponse/GeoJSONResponse: tipg must still
+    build its JSON responses through those module-level names (and the app installed ours)."""
+    source = inspect.getsource(tipg.factory)
+    assert "return ORJSONResponse(data)" in source and "return GeoJSONResponse(data)" in source
+    assert tipg.factory.ORJSONResponse is AlternateORJSONResponse  # type: ignore[attr-defined]
+    assert tipg.factory.GeoJSONResponse is AlternateGeoJSONResponse  # type: ignore[attr-defined]

@@ -73,10 +73,15 @@ def served(
 ) -> dict[str, Collection]:
     """The catalog's collections, each PgCollection turned into `kind`.
 
+    A collection without a title gets its id as title: tipg titles it by id in /collections but
+    leaves /collections/{id} untitled, and /req/collections/src-md-success wants the two to agree.
+
     Private: `model_construct(**c.__dict__)` copies a pydantic model's fields into a subclass
     without validating them again; tests/test_tipg_hooks.py checks that it keeps every field."""
     return {
-        key: kind.model_construct(_fields_set=c.model_fields_set, **c.__dict__)
+        key: kind.model_construct(
+            _fields_set=c.model_fields_set | {"title"}, **{**c.__dict__, "title": c.title or c.id}
+        )
         if type(c) is PgCollection
         else c
         for key, c in collections.items()

@@ -66,10 +66,30 @@ def to_openapi_30(node: Any) -> Any:
     return {key: to_openapi_30(value) for key, value in _schema_keywords(node).items()}
 
 
-def _document_page_sizes(document: dict[str, Any], default: int, maximum: int) -> None:
-    for parameter in document["paths"][ITEMS_PATH]["get"].get("parameters", []):
-        if parameter["name"] == "limit":
-            parameter["schema"].update({"default": default, "maximum": maximum})
+def standard_items_parameters(default: int, maximum: int) -> dict[str, dict[str, Any]]:
+    """limit, bbox and datetime as OGC API - Features Part 1's OpenAPI fragments define them
+    (/req/core/fc-limit-definition, fc-bbox-definition, fc-time-definition): form style, not
+    exploded, bbox an array of 4 or 6 numbers; limit with our bounds (query_check.py enforces
+    the minimum, paging.py clamps to the maximum)."""
+    form = {"in": "query", "required": False, "style": "form", "explode": False}
+    limit = {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}
+    bbox = {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}
+    return {
+        "limit": {**form, "name": "limit", "schema": limit},
+        "bbox": {**form, "name": "bbox", "schema": bbox},
+        "datetime": {**form, "name": "datetime", "schema": {"type": "string"}},
+    }
+
+
+def _document_items_parameters(document: dict[str, Any], default: int, maximum: int) -> None:
+    standard = standard_items_parameters(default, maximum)
+    parameters = document["paths"][ITEMS_PATH]["get"].get("parameters", [])
+    for index, parameter in enumerate(parameters):
+        if parameter["name"] in standard:
+            description = parameter.get("description")
+            parameters[index] = {**standard[parameter["name"]]}
+            if description:
+                parameters[index]["description"] = description
 
 
 ERROR_SCHEMA = {
@@ -119,7 +139,7 @@ def install_openapi(app: FastAPI, default: int, maximum: int) -> None:
             )
             document = to_openapi_30(document)
             document["openapi"] = OPENAPI_VERSION
-            _document_page_sizes(document, default, maximum)
+            _document_items_parameters(document, default, maximum)
             _document_errors(document)
             app.openapi_schema = document
         return app.openapi_schema

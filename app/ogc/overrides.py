@@ -22,14 +22,18 @@ from fastapi.routing import APIRoute
 Overrides = dict[Callable[..., Any], Callable[..., Any]]
 
 
-def _route_dependants(app: FastAPI) -> Iterator[Dependant]:
-    """The dependency tree of every route as served, including routers included in the app."""
+def route_dependants(app: FastAPI) -> Iterator[tuple[str, Dependant]]:
+    """(path, dependency tree) of every route as served, including routers included in the app."""
     for route in app.router.routes:
         if isinstance(route, APIRoute):
-            yield route.dependant
+            yield route.path_format, route.dependant
         contexts = getattr(route, "effective_route_contexts", None)
         if contexts is not None:  # an included router (FastAPI >= 0.137)
-            yield from (c.dependant for c in contexts() if c.dependant is not None)
+            yield from ((c.path_format, c.dependant) for c in contexts() if c.dependant is not None)
+
+
+def _route_dependants(app: FastAPI) -> Iterator[Dependant]:
+    return (dependant for _, dependant in route_dependants(app))
 
 
 def _swap(dependant: Dependant, overrides: Overrides) -> int:

@@ -1,0 +1,74 @@
+"""`alternate` links to a resource's other representations, which tipg leaves out.
+
+OGC API - Features Part 1 (/req/core/fc-links, /req/core/f-links, /req/core/fc-md-links) wants
+each response to link "the response document in every other media type supported by the server
+(relation: alternate)". tipg serves HTML (and CSV,
+GeoJSON-seq for items) but links them only from /collections/{id}.
+
+tipg builds each JSON body as a dict and hands it to `ORJSONResponse` or `GeoJSONResponse`, names
+it imports into `tipg.factory`; `install_alternates` binds those two names to subclasses that
+add, while rendering, an alternate link per other representation, derived from the body's own
+`self` link. That rebinding is private to tipg: tests/test_tipg_hooks.py guards it. The way back
+exists already: tipg's HTML templates link each page's JSON (or GeoJSON) form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import tipg.factory
+from tipg.resources.response import GeoJSONResponse, ORJSONResponse
+
+# For a JSON body whose self link has this type: the other representations, as (f, type, title).
+OTHER_FORMATS = {
+    "application/json": [("html", "text/html", "This document as HTML")],
+    "application/geo+json": [("html", "text/html", "This document as HTML")],
+}
+ITEMS_FORMATS = [
+    ("csv", "text/csv", "These items as CSV"),
+    ("geojsonseq", "application/geo+json-seq", "These items as GeoJSON text sequences"),
+]
+
+
+def with_format(href: str, fmt: str) -> str:
+    """`href` with its `f` query parameter set to `fmt` (others kept, in order)."""
+    parts = urlsplit(href)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
+    return parts._replace(query=urlencode([*query, ("f", fmt)])).geturl()
+
+
+def add_alternates(content: Any) -> Any:
+    """A JSON body with an alternate link for each representation it lacks one for."""
+    links = content.get("links") if isinstance(content, dict) else None
+    if not isinstance(links, list):
+        return content
+    self_link = next((lk for lk in links if lk.get("rel") == "self"), None)
+    if self_link is None:
+        return content
+    formats = list(OTHER_FORMATS.get(self_link.get("type", ""), []))
+    if content.get("type") == "FeatureCollection":
+        formats += ITEMS_FORMATS
+    present = {lk.get("type") for lk in links if lk.get("rel") == "alternate"}
+    for fmt, media_type, title in formats:
+        if media_type not in present:
+            href = with_format(self_link["href"], fmt)
+            links.append({"href": href, "rel": "alternate", "type": media_type, "title": title})
+    return content
+
+
+class AlternateORJSONResponse(ORJSONResponse):
+    def render(self, content: Any) -> bytes:
+        return super().render(add_alternates(content))
+
+
+class AlternateGeoJSONResponse(GeoJSONResponse):
+    def render(self, content: Any) -> bytes:
+        return super().render(add_alternates(content))
+
+
+def install_alternates() -> None:
+    """Bind tipg.factory's response names to ours; before any factory registers its routes,
+    whose `response_class` reads them then. Idempotent."""
+    setattr(tipg.factory, "ORJSONResponse", AlternateORJSONResponse)  # noqa: B010 (not exported)
+    setattr(tipg.factory, "GeoJSONResponse", AlternateGeoJSONResponse)  # noqa: B010

@@ -1,0 +1,76 @@
+"""Items queries that tipg would quietly misread are answered 400 instead.
+
+- /req/core/query-param-unknown: a query parameter that the items operation does not define,
+  neither one of the route's own parameters nor a property of the collection (tipg filters on
+  `property=value`), is refused, named. tipg ignores it, so a misspelt filter returned
+  everything.
+- /req/core/fc-limit-definition: `limit` is at least 1 (the standard's OpenAPI fragment, and
+  what /api declares). tipg accepts 0 and serves its default page instead.
+
+Installed as one more dependency of the items route (the route's dependency tree is extended in
+place, as overrides.py does for the parsers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from starlette.requests import Request
+
+from app.errors import InvalidParameter
+from app.ogc.overrides import route_dependants
+from app.ogc.params import CollectionDep, _echo
+
+ITEMS_PATH = "/collections/{collectionId}/items"
+MAX_NAMED = 5  # unknown parameters named in one error message
+
+
+def declared_query_names(dependant: Dependant) -> set[str]:
+    """Every query parameter name (alias) of a route, through its sub-dependencies."""
+
+    def walk(node: Dependant) -> Iterator[str]:
+        yield from (param.alias for param in node.query_params)
+        for sub in node.dependencies:
+            yield from walk(sub)
+
+    return set(walk(dependant))
+
+
+def _refuse_unknown(request: Request, known: set[str], properties: set[str]) -> None:
+    unknown = sorted(
+        {k for k in request.query_params if k not in known and k.lower() not in properties}
+    )
+    if unknown:
+        named = ", ".join(f"'{_echo(name)}'" for name in unknown[:MAX_NAMED])
+        raise InvalidParameter(
+            f"Unknown query parameter(s): {named}. Items accept {', '.join(sorted(known))}, "
+            "and property=value for the collection's properties (see its /queryables)."
+        )
+
+
+def _refuse_limit_below_one(request: Request, maximum: int) -> None:
+    for value in request.query_params.getlist("limit"):
+        if value.strip().isdigit() and int(value) < 1:
+            raise InvalidParameter(f"limit must be between 1 and {maximum}: '{_echo(value)}'")
+
+
+def items_query_check(known: set[str], maximum: int) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def check_items_query(request: Request, collection: CollectionDep) -> None:
+        _refuse_limit_below_one(request, maximum)
+        _refuse_unknown(request, known, {p.name.lower() for p in collection.properties})
+
+    return check_items_query
+
+
+def install_query_checks(app: FastAPI, maximum: int) -> None:
+    """Add the check to the items route; fails at start-up when tipg's route is not found."""
+    items = [dependant for path, dependant in route_dependants(app) if path == ITEMS_PATH]
+    if not items:
+        raise RuntimeError(f"tipg's {ITEMS_PATH} route not found: query checks not installed")
+    for dependant in items:
+        check = items_query_check(declared_query_names(dependant), maximum)
+        dependant.dependencies.append(get_dependant(path=ITEMS_PATH, call=check))
