@@ -8,12 +8,18 @@ parameter fragments in /api, with behaviour to match; /req/core/query-param-unkn
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from app.factory import create_app
+from data.grants import grant_read_only
+from harness.database import make_settings, run_sql
 
 ITEMS = "/collections/public.fire_perimeters/items"
 JSON_RESOURCES = [
@@ -116,3 +122,50 @@ def test_a_collection_describes_itself_as_the_list_does(client: TestClient) -> N
     for collection_id, entry in listed.items():
         alone = client.get(f"/collections/{collection_id}").json()
         assert (alone["id"], alone.get("title")) == (entry["id"], entry["title"])
+
+
+# /req/core/fc-bbox-response: "If the bounding box crosses the antimeridian, minimum longitude is
+# larger than maximum longitude." Places on both sides of ±180°, and two that must not match.
+PLACES_SCHEMA = "wfs3_antimeridian"
+PLACES = {1: (179.5, 66.0), 2: (-179.5, 66.5), 3: (0.0, 66.0), 4: (178.0, 0.0)}
+
+
+@pytest.fixture(scope="module")
+def places(database_url: str, reader_url: str) -> Iterator[TestClient]:
+    points = [f"({i}, ST_SetSRID(ST_MakePoint({x}, {y}), 4326))" for i, (x, y) in PLACES.items()]
+    rows = ", ".join(points)
+    for statement in (
+        f"DROP SCHEMA IF EXISTS {PLACES_SCHEMA} CASCADE",
+        f"CREATE SCHEMA {PLACES_SCHEMA}",
+        f"CREATE TABLE {PLACES_SCHEMA}.places (id int PRIMARY KEY, geom geometry(Point, 4326))",
+        f"INSERT INTO {PLACES_SCHEMA}.places VALUES {rows}",
+    ):
+        run_sql(database_url, statement)
+    asyncio.run(grant_read_only(database_url, "wfs3_reader", [PLACES_SCHEMA]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WFS3_DB_SCHEMAS", PLACES_SCHEMA)
+        app = create_app(make_settings(reader_url))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def place_ids(client: TestClient, **params: str) -> set[int]:
+    response = client.get(f"/collections/{PLACES_SCHEMA}.places/items", params=params)
+    assert response.status_code == 200, response.text
+    return {feature["id"] for feature in response.json()["features"]}
+
+
+def test_bbox_across_the_antimeridian_finds_both_sides(places: TestClient) -> None:
+    assert place_ids(places, bbox="177,65,-177,70") == {1, 2}
+    assert place_ids(places, bbox="177,65,0,-177,70,1000") == {1, 2}  # with heights
+    assert place_ids(places, bbox="177,-5,-177,70") == {1, 2, 4}
+
+
+def test_bbox_across_the_antimeridian_keeps_the_other_filters(places: TestClient) -> None:
+    assert place_ids(places, bbox="177,65,-177,70", filter="id > 1") == {2}
+    assert place_ids(places, bbox="177,65,-177,70", ids="1,3") == {1}
+
+
+def test_bbox_not_across_it_is_unchanged(places: TestClient) -> None:
+    assert place_ids(places, bbox="-180,60,180,70") == {1, 2, 3}
+    assert place_ids(places, bbox="170,65,179.9,70") == {1}

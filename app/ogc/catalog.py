@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import asyncpg
+from cql2 import Expr
 from fastapi import FastAPI
 from opentelemetry import trace
 from tipg.collections import Collection, ItemList, PgCollection, register_collection_catalog
@@ -59,7 +60,43 @@ def _check_ids(ids: list[str] | None, id_type: str | None) -> None:
             raise NotFound(f"Invalid id {value!r} for {id_type} column.")
 
 
+def split_at_antimeridian(bbox: list[float] | None) -> list[list[float]] | None:
+    """A bbox whose west edge is east of its east edge crosses the antimeridian (OGC API -
+    Features 1, /req/core/fc-bbox-response): its two halves, heights dropped; else None."""
+    if not bbox or len(bbox) not in (4, 6):
+        return None
+    half = len(bbox) // 2
+    west, south, east, north = bbox[0], bbox[1], bbox[half], bbox[half + 1]
+    if west <= east:
+        return None
+    return [[west, south, 180.0, north], [-180.0, south, east, north]]
+
+
 class ServedCollection(PgCollection):
+    def cql_where(  # tipg's signature; it passes every argument by keyword
+        self,
+        ids: Any = None,
+        datetime: Any = None,
+        bbox: list[float] | None = None,
+        properties: Any = None,
+        cql: Any = None,
+        geom: str | None = None,
+        dt: str | None = None,
+        tile: Any = None,
+        tms: Any = None,
+    ) -> Expr | None:
+        """tipg's WHERE expression; for a box across the antimeridian, tipg's own expression
+        for each half (its CRS handling included), OR-ed."""
+        filters = {"ids": ids, "datetime": datetime, "properties": properties, "cql": cql}
+        filters |= {"geom": geom, "dt": dt, "tile": tile, "tms": tms}
+        halves = split_at_antimeridian(bbox)
+        if halves is None:
+            return super().cql_where(bbox=bbox, **filters)
+        east_of = super().cql_where(bbox=halves[0], **filters)
+        west_of = super().cql_where(bbox=halves[1], **filters)
+        assert east_of is not None and west_of is not None  # a bbox always adds a condition
+        return Expr({"op": "or", "args": [east_of.to_json(), west_of.to_json()]})
+
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
         _check_simplify(kwargs.get("simplify"))
         _check_ids(kwargs.get("ids_filter"), self.id_column.type if self.id_column else None)

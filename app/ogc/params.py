@@ -83,11 +83,8 @@ async def bbox_query(
         raise InvalidParameter("bbox latitudes must be between -90 and 90")
     if south > north:
         raise InvalidParameter("bbox minimum latitude is greater than its maximum latitude")
-    if west > east:
-        raise InvalidParameter(
-            "bbox minimum longitude is greater than its maximum: boxes crossing the "
-            "antimeridian are not supported, send two requests instead"
-        )
+    # west > east is a box across the antimeridian (/req/core/fc-bbox-response), which
+    # ServedCollection.cql_where splits in two.
     return numbers
 
 
