@@ -12,6 +12,7 @@ import asyncio
 import html
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -169,3 +170,23 @@ def test_bbox_across_the_antimeridian_keeps_the_other_filters(places: TestClient
 def test_bbox_not_across_it_is_unchanged(places: TestClient) -> None:
     assert place_ids(places, bbox="-180,60,180,70") == {1, 2, 3}
     assert place_ids(places, bbox="170,65,179.9,70") == {1}
+
+
+def test_items_say_when_they_were_generated(client: TestClient) -> None:
+    """/req/core/fc-timeStamp: RFC 3339, between the request's start and its end."""
+    before = datetime.now(UTC).replace(microsecond=0)
+    body = client.get(ITEMS, params={"limit": "1"}).json()
+    after = datetime.now(UTC)
+    stamp = datetime.fromisoformat(body["timeStamp"].replace("Z", "+00:00"))
+    assert body["timeStamp"].endswith("Z") and before <= stamp <= after
+
+
+@pytest.mark.parametrize(
+    "path", ["//conformance", "//collections", "/collections//public.fire_perimeters//items"]
+)
+def test_doubled_slashes_are_served_as_one(client: TestClient, path: str) -> None:
+    """A client that joins `http://host/` and `/conformance` gets the resource, not a 404."""
+    doubled = client.get(f"http://testserver{path}?limit=2")
+    single = client.get(f"http://testserver{path.replace('//', '/')}?limit=2")
+    assert doubled.status_code == single.status_code == 200
+    assert doubled.json().keys() == single.json().keys()

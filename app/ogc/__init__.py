@@ -54,6 +54,7 @@ from app.ogc.openapi import install_openapi
 from app.ogc.paging import PageLimitMiddleware
 from app.ogc.params import collection_params, install_parameter_parsers
 from app.ogc.query_check import install_query_checks
+from app.ogc.slashes import CollapseSlashesMiddleware
 from app.settings import ConfigError, Settings
 
 __all__ = ["TIPG_ERRORS", "CatalogLoader", "install"]
@@ -86,4 +87,6 @@ def install(
     install_openapi(app, **sizes)
     # Inner-most: the limit is rewritten before tipg reads the query or builds its links.
     app.add_middleware(PageLimitMiddleware, **sizes)
+    # Outside it: paging and routing both see the collapsed path.
+    app.add_middleware(CollapseSlashesMiddleware)
     return CatalogLoader(settings, collection_class)
