@@ -120,7 +120,7 @@ resource "aws_ecs_service" "app" {
   launch_type                       = "FARGATE"
   platform_version                  = "LATEST"
   health_check_grace_period_seconds = 60
-  deployment_maximum_percent         = local.deployment_maximum_percent
+  deployment_maximum_percent        = local.deployment_maximum_percent
   propagate_tags                    = "SERVICE"
   enable_execute_command            = false
 

@@ -40,7 +40,7 @@ locals {
   image_parts        = regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.app_image)
   ecr_repository_arn = "arn:${local.partition}:ecr:${local.image_parts[1]}:${local.image_parts[0]}:repository/${local.image_parts[2]}"
 
-  log_group_arn_prefix = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:"
+  log_group_arn_prefix  = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:"
   metrics_log_group_arn = "${local.log_group_arn_prefix}${local.metrics_log_group}"
 
   # The collector's configuration: otel-config.yaml itself, without its comment lines (which
