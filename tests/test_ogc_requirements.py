@@ -190,3 +190,35 @@ def test_doubled_slashes_are_served_as_one(client: TestClient, path: str) -> Non
     single = client.get(f"http://testserver{path.replace('//', '/')}?limit=2")
     assert doubled.status_code == single.status_code == 200
     assert doubled.json().keys() == single.json().keys()
+
+
+def test_api_has_each_collections_items_path_with_its_property_filters(client: TestClient) -> None:
+    """What a generic client may send to each collection's items, and no more (query_check.py
+    refuses anything else)."""
+    paths = client.get("/api").json()["paths"]
+    for collection in client.get("/collections").json()["collections"]:
+        operation = paths[f"/collections/{collection['id']}/items"]["get"]
+        parameters = {p["name"]: p for p in operation["parameters"]}
+        assert "collectionId" not in parameters and {"limit", "bbox", "datetime"} <= set(parameters)
+        queryables = client.get(f"/collections/{collection['id']}/queryables").json()
+        for name, schema in queryables["properties"].items():
+            if "$ref" not in schema:  # geometry columns are not `name=value` filters
+                assert parameters[name]["schema"]["type"] == schema["type"], name
+
+
+def test_every_documented_property_filter_is_accepted(client: TestClient) -> None:
+    operation = client.get("/api").json()["paths"]["/collections/public.fire_perimeters/items"]
+    feature = client.get(ITEMS, params={"limit": "1"}).json()["features"][0]
+    for parameter in operation["get"]["parameters"]:
+        if parameter["description"].startswith("Only features whose"):
+            value = feature["properties"][parameter["name"]]
+            response = client.get(ITEMS, params={parameter["name"]: str(value), "limit": "1"})
+            assert response.status_code == 200, (parameter["name"], response.text)
+
+
+def test_csv_of_no_features_is_an_empty_document(client: TestClient) -> None:
+    """tipg's CSV writer failed after its 200 when nothing matched (found by fuzzing the
+    per-collection filters): now an empty CSV, like the empty GeoJSON FeatureCollection."""
+    response = client.get(ITEMS, params={"f": "csv", "bbox": "0,0,1,1"})
+    assert response.status_code == 200 and response.text == ""
+    assert client.get(ITEMS, params={"f": "csv", "limit": "2"}).text.count("\n") == 3

@@ -14,10 +14,10 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from tipg import dependencies as tipg_deps
 from tipg.collections import PgCollection
 
-from app.ogc.alternates import AlternateGeoJSONResponse, AlternateORJSONResponse
 from app.ogc.catalog import ServedCollection, served
 from app.ogc.overrides import _route_dependants
 from app.ogc.params import PARSERS
+from app.ogc.responses import AlternateGeoJSONResponse, AlternateORJSONResponse, csv_rows
 from app.otel.telemetry import fastapi_class
 
 CHECKED_TIPG = "1.6.1"
@@ -80,9 +80,10 @@ def test_private_original_fastapi_is_found_under_the_launcher() -> None:
 
 
 def test_tipg_builds_json_bodies_with_the_response_names_we_rebind(client: TestClient) -> None:
-    """alternates.py rebinds tipg.factory's ORJSONResponse/GeoJSONResponse: tipg must still
+    """responses.py rebinds tipg.factory's ORJSONResponse/GeoJSONResponse: tipg must still
     build its JSON responses through those module-level names (and the app installed ours)."""
     source = inspect.getsource(tipg.factory)
     assert "return ORJSONResponse(data)" in source and "return GeoJSONResponse(data)" in source
     assert tipg.factory.ORJSONResponse is AlternateORJSONResponse  # type: ignore[attr-defined]
     assert tipg.factory.GeoJSONResponse is AlternateGeoJSONResponse  # type: ignore[attr-defined]
+    assert "create_csv_rows(rows)" in source and tipg.factory.create_csv_rows is csv_rows

@@ -21,9 +21,9 @@ Hooks into tipg's public API:
   `tipg.middleware.CacheControlMiddleware` (app/factory.py).
 
 Private APIs relied upon (each guarded by a test that fails when it changes):
-- `tipg.factory.ORJSONResponse` / `GeoJSONResponse`, the module-level names tipg's endpoints
-  build their JSON responses with, are rebound to subclasses that add `alternate` links
-  (alternates.py; tests/test_tipg_hooks.py).
+- `tipg.factory.ORJSONResponse` / `GeoJSONResponse` / `create_csv_rows`, the module-level names
+  tipg's endpoints build their JSON and CSV responses with, are rebound to ours: `alternate`
+  links, `timeStamp`, a CSV of no rows (responses.py; tests/test_tipg_hooks.py).
 - `tipg.openapi._update_openapi(app)` serves /api with the OGC OpenAPI media type (openapi.py;
   tests/test_tipg_hooks.py).
 - FastAPI's dependency tree: `APIRoute.dependant`, `Dependant.dependencies/.call/.path/.name/
@@ -46,7 +46,6 @@ from fastapi import FastAPI
 from tipg.collections import Collection
 from tipg.factory import features_settings as tipg_features_settings
 
-from app.ogc.alternates import install_alternates
 from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.links import LinkCachingFactory
@@ -54,6 +53,7 @@ from app.ogc.openapi import install_openapi
 from app.ogc.paging import PageLimitMiddleware
 from app.ogc.params import collection_params, install_parameter_parsers
 from app.ogc.query_check import install_query_checks
+from app.ogc.responses import install_responses
 from app.ogc.slashes import CollapseSlashesMiddleware
 from app.settings import ConfigError, Settings
 
@@ -78,7 +78,7 @@ def install(
     _check_against_tipg(settings)
     # tipg types the dependency as sync; FastAPI awaits an async one just the same.
     lookup = cast(Callable[..., Collection], collection_params)
-    install_alternates()  # before the factory registers its routes
+    install_responses()  # before the factory registers its routes
     features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
     app.include_router(features.router, tags=["OGC API - Features"])
     install_parameter_parsers(app)

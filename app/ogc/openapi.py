@@ -1,7 +1,8 @@
 """Serve /api as OpenAPI 3.0: FastAPI writes 3.1, which the OGC conformance suite cannot read.
 
 The conversion rewrites the few JSON Schema 2020-12 forms FastAPI and pydantic emit into their
-OpenAPI 3.0 spellings. The document is built once per app and cached.
+OpenAPI 3.0 spellings. The document is built once per collection catalog and cached; it lists
+each collection's own items path (collection_paths.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from tipg.openapi import _update_openapi
+
+from app.ogc.collection_paths import collection_items_paths
 
 OPENAPI_VERSION = "3.0.3"
 ITEMS_PATH = "/collections/{collectionId}/items"
@@ -128,21 +131,32 @@ def _document_errors(document: dict[str, Any]) -> None:
             responses["default"] = _error("Any other error, in the same form")
 
 
+def _build_document(app: FastAPI, default: int, maximum: int) -> dict[str, Any]:
+    raw = get_openapi(
+        title=app.title, version=app.version, routes=app.routes, description=app.description
+    )
+    document: dict[str, Any] = to_openapi_30(raw)
+    document["openapi"] = OPENAPI_VERSION
+    _document_items_parameters(document, default, maximum)
+    _document_errors(document)
+    catalog = getattr(app.state, "collection_catalog", None)
+    if catalog:
+        generic = document["paths"][ITEMS_PATH]["get"]
+        document["paths"].update(collection_items_paths(generic, catalog["collections"].values()))
+    return document
+
+
 def install_openapi(app: FastAPI, default: int, maximum: int) -> None:
+    """/api, built once per catalog: a reload that changes the collections rebuilds it."""
+    built_for: list[Any] = [None]
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                routes=app.routes,
-                description=app.description,
-            )
-            document = to_openapi_30(document)
-            document["openapi"] = OPENAPI_VERSION
-            _document_items_parameters(document, default, maximum)
-            _document_errors(document)
-            app.openapi_schema = document
-        return app.openapi_schema
+        catalog = getattr(app.state, "collection_catalog", None)
+        if app.openapi_schema is None or built_for[0] is not catalog:
+            app.openapi_schema = _build_document(app, default, maximum)
+            built_for[0] = catalog
+        document: dict[str, Any] = app.openapi_schema
+        return document
 
     app.openapi = openapi  # type: ignore[method-assign]
     # tipg's helper serves /api with the OGC media type for OpenAPI 3.0 JSON.

@@ -1,5 +1,5 @@
-"""`alternate` links to a resource's other representations, which tipg leaves out, and the
-items response's `timeStamp`.
+"""What tipg's responses lack: `alternate` links to a resource's other representations, the
+items response's `timeStamp`, and a CSV of no features.
 
 OGC API - Features Part 1 (/req/core/fc-links, /req/core/f-links, /req/core/fc-md-links) wants
 each response to link "the response document in every other media type supported by the server
@@ -7,14 +7,17 @@ each response to link "the response document in every other media type supported
 GeoJSON-seq for items) but links them only from /collections/{id}.
 
 tipg builds each JSON body as a dict and hands it to `ORJSONResponse` or `GeoJSONResponse`, names
-it imports into `tipg.factory`; `install_alternates` binds those two names to subclasses that
+it imports into `tipg.factory`; `install_responses` binds those two names to subclasses that
 add, while rendering, an alternate link per other representation, derived from the body's own
-`self` link. That rebinding is private to tipg: tests/test_tipg_hooks.py guards it. The way back
-exists already: tipg's HTML templates link each page's JSON (or GeoJSON) form.
+`self` link; its CSV writer `create_csv_rows` is rebound the same way. These rebindings are
+private to tipg: tests/test_tipg_hooks.py guards them. The way back exists already: tipg's HTML
+templates link each page's JSON (or GeoJSON) form.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -78,8 +81,21 @@ class AlternateGeoJSONResponse(GeoJSONResponse):
         return super().render(add_time_stamp(add_alternates(content)))
 
 
-def install_alternates() -> None:
-    """Bind tipg.factory's response names to ours; before any factory registers its routes,
-    whose `response_class` reads them then. Idempotent."""
+TIPG_CSV_ROWS = tipg.factory.create_csv_rows
+
+
+def csv_rows(data: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """tipg's CSV lines; none for no rows (tipg's own takes `next()` of an empty iterator and
+    breaks the response after its 200 was sent: `f=csv` with a filter that matches nothing)."""
+    rows = iter(data)
+    first = next(rows, None)
+    if first is not None:
+        yield from TIPG_CSV_ROWS(itertools.chain([first], rows))
+
+
+def install_responses() -> None:
+    """Bind tipg.factory's response names and CSV writer to ours; before any factory registers
+    its routes, whose `response_class` reads them then. Idempotent."""
     setattr(tipg.factory, "ORJSONResponse", AlternateORJSONResponse)  # noqa: B010 (not exported)
     setattr(tipg.factory, "GeoJSONResponse", AlternateGeoJSONResponse)  # noqa: B010
+    setattr(tipg.factory, "create_csv_rows", csv_rows)  # noqa: B010

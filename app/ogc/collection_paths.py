@@ -1,0 +1,56 @@
+"""/api lists each collection's items path with the `<property>=<value>` filters it accepts.
+
+The generic `/collections/{collectionId}/items` cannot say which properties a collection has;
+a generic client (and whoever reads an unknown-parameter 400, query_check.py) should not have to
+guess. So each collection gets its own path, `/collections/<id>/items`: the generic operation's
+parameters without `collectionId`, plus one query parameter per property tipg filters on
+(tipg.dependencies.properties_filter_query: a non-geometry column, not shadowing a parameter).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from tipg.collections import Collection
+
+OPENAPI_TYPES = {"string", "number", "integer", "boolean"}
+
+
+def _property_parameter(name: str, json_type: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": f"Only features whose {name} equals this value.",
+        "schema": {"type": json_type if json_type in OPENAPI_TYPES else "string"},
+    }
+
+
+def filter_parameters(collection: Collection, taken: set[str]) -> list[dict[str, Any]]:
+    """A `name=value` parameter per non-geometry property whose name is not already taken."""
+    return [
+        _property_parameter(column.name, column.json_type)
+        for column in collection.properties
+        if column.geometry_type is None and column.name.lower() not in taken
+    ]
+
+
+def collection_items_paths(
+    generic: dict[str, Any], collections: Iterable[Collection]
+) -> dict[str, dict[str, Any]]:
+    """`/collections/<id>/items` for each collection, from the generic items GET operation."""
+    shared = [p for p in generic.get("parameters", []) if p.get("in") != "path"]
+    taken = {p["name"].lower() for p in shared}
+    paths = {}
+    for collection in collections:
+        operation = copy.deepcopy(generic)
+        operation["operationId"] = f"getItems.{collection.id}"
+        operation["summary"] = f"Features of {collection.title or collection.id}"
+        operation["parameters"] = copy.deepcopy(shared) + filter_parameters(collection, taken)
+        operation["responses"].pop("404", None)  # the collection exists
+        paths[f"/collections/{collection.id}/items"] = {"get": operation}
+    return paths
