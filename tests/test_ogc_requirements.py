@@ -222,3 +222,11 @@ def test_csv_of_no_features_is_an_empty_document(client: TestClient) -> None:
     response = client.get(ITEMS, params={"f": "csv", "bbox": "0,0,1,1"})
     assert response.status_code == 200 and response.text == ""
     assert client.get(ITEMS, params={"f": "csv", "limit": "2"}).text.count("\n") == 3
+
+
+@pytest.mark.parametrize("params", [{"state": "O\x00R"}, {"filter": "state = 'O\x00R'"}])
+def test_a_nul_character_is_a_400(client: TestClient, params: dict[str, str]) -> None:
+    """Found by fuzzing the per-collection property filters: the driver refused the value and
+    the request was answered 503 "database not reachable"."""
+    response = client.get(ITEMS, params=params)
+    assert response.status_code == 400 and "NUL" in response.json()["description"]

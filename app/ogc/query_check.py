@@ -4,6 +4,7 @@
   neither one of the route's own parameters nor a property of the collection (tipg filters on
   `property=value`), is refused, named. tipg ignores it, so a misspelt filter returned
   everything.
+- A NUL character in a parameter (PostgreSQL text cannot hold one) is refused.
 - /req/core/fc-limit-definition: `limit` is at least 1 (the standard's OpenAPI fragment, and
   what /api declares). tipg accepts 0 and serves its default page instead.
 
@@ -52,6 +53,13 @@ def _refuse_unknown(request: Request, known: set[str], properties: set[str]) -> 
         )
 
 
+def _refuse_nul(request: Request) -> None:
+    # PostgreSQL text cannot hold NUL: a property filter `name=a%00b` failed in the driver.
+    for key, value in request.query_params.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise InvalidParameter(f"Query parameter '{_echo(key)}' holds a NUL character")
+
+
 def _refuse_limit_below_one(request: Request, maximum: int) -> None:
     for value in request.query_params.getlist("limit"):
         if value.strip().isdigit() and int(value) < 1:
@@ -60,6 +68,7 @@ def _refuse_limit_below_one(request: Request, maximum: int) -> None:
 
 def items_query_check(known: set[str], maximum: int) -> Callable[..., Coroutine[Any, Any, None]]:
     async def check_items_query(request: Request, collection: CollectionDep) -> None:
+        _refuse_nul(request)
         _refuse_limit_below_one(request, maximum)
         _refuse_unknown(request, known, {p.name.lower() for p in collection.properties})
 
