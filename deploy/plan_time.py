@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from deploy.terraform_files import module_locals, parsed
+from deploy.terraform_files import local_reference, module_locals, parsed
 
 LOCAL = re.compile(r"\blocal\.([A-Za-z_][\w-]*)")
 APPLY_TIME = re.compile(r"\b(data\.[a-z0-9_]+\.[\w-]+|aws_[a-z0-9_]+\.[\w-]+)")
@@ -40,10 +40,10 @@ def apply_time_references(expression: Any, local_values: dict[str, Any]) -> set[
     return found
 
 
-def _keys_only(expression: str, local_values: dict[str, Any]) -> bool:
+def _keys_only(expression: Any, local_values: dict[str, Any]) -> bool:
     """`for_each = local.X` where X is a map literal: its keys are literal, known at plan."""
-    match = re.fullmatch(r"\$\{local\.([A-Za-z_][\w-]*)\}", expression)
-    return match is not None and isinstance(local_values.get(match.group(1)), dict)
+    name = local_reference(expression)
+    return name is not None and isinstance(local_values.get(name), dict)
 
 
 def _blocks(module: Module) -> list[tuple[str, str, dict[str, Any]]]:
@@ -70,7 +70,7 @@ def plan_time_problems(module: Module | None = None) -> list[str]:
             expression = body.get(argument)
             if expression is None:
                 continue
-            if argument == "for_each" and _keys_only(str(expression), local_values):
+            if argument == "for_each" and _keys_only(expression, local_values):
                 continue
             if refs := apply_time_references(expression, local_values):
                 problems.append(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
 import hcl2
 
 from deploy.render import MODULE, ROOT
+
+LOCAL_REFERENCE = re.compile(r"\$\{local\.([A-Za-z_][\w-]*)\}")
 
 
 @cache
@@ -25,6 +28,12 @@ def module_locals(module: dict[str, dict[str, Any]] | None = None) -> dict[str, 
     return found
 
 
+def local_reference(expression: Any) -> str | None:
+    """The local's name when `expression` is exactly a reference to one (`local.alarm_vars`)."""
+    match = LOCAL_REFERENCE.fullmatch(expression) if isinstance(expression, str) else None
+    return match.group(1) if match else None
+
+
 def template_variables() -> dict[str, set[str]]:
     """locals.template_vars: template name -> the variable names Terraform renders it with (a
     map literal, or a local that is one: `"alarms" = local.alarm_vars`)."""
@@ -33,8 +42,8 @@ def template_variables() -> dict[str, set[str]]:
         raise LookupError("no locals.template_vars in deploy/terraform")
     found = {}
     for name, values in local_values["template_vars"].items():
-        if isinstance(values, str) and values.startswith("${local."):
-            values = local_values[values.removeprefix("${local.").removesuffix("}")]
+        if (referenced := local_reference(values)) is not None:
+            values = local_values[referenced]
         found[_unquote(name)] = {_unquote(key) for key in values}
     return found
 

@@ -52,9 +52,8 @@ def inspect(container: str) -> dict[str, Any]:
     return found[0]
 
 
-def health(container: str) -> str:
+def _health_status(state: dict[str, Any]) -> str:
     """'starting', 'healthy' or 'unhealthy'; '' for a container without a health check."""
-    state = inspect(container)["State"]
     return str((state.get("Health") or state.get("Healthcheck") or {}).get("Status", ""))
 
 
@@ -66,7 +65,7 @@ def settled_health(container: str, seconds: float) -> str:
         state = inspect(container)["State"]
         if not state["Running"]:
             return f"exited ({state['ExitCode']})"
-        status = health(container)
+        status = _health_status(state)
         return "" if status == "starting" else status or "no health check"
 
     return eventually(verdict, seconds=seconds, what=f"{container}'s health check verdict")
