@@ -12,6 +12,15 @@ from pathlib import Path
 import asyncpg
 
 SAMPLE_SQL = Path(__file__).with_name("sample.sql")
+# Collections in other CRSs and around the globe: their own file, so that a database loaded
+# before they existed gets them too.
+CRS_SAMPLE_SQL = Path(__file__).with_name("sample_crs.sql")
+# The collections the sample files create (both files), as the service lists them.
+SAMPLE_COLLECTIONS = frozenset(
+    f"public.{table}"
+    for table in ("fire_perimeters", "fire_detections", "fire_lines", "fire_stations")
+    + ("monitoring_sites",)
+)
 DEFAULT_SIZES = {"perimeters": 10_000, "detections": 100_000, "lines": 4_000}
 
 
@@ -22,13 +31,17 @@ def render_sample_sql(sizes: dict[str, int]) -> str:
 
 
 async def load(database_url: str, sizes: dict[str, int]) -> bool:
-    """Create and fill the sample tables; return False when they are already there."""
+    """Create and fill the sample tables that are missing; return False when none were."""
+    scripts = {"public.fire_perimeters": render_sample_sql(sizes)}
+    scripts["public.fire_stations"] = CRS_SAMPLE_SQL.read_text()
+    loaded = False
     conn = await asyncpg.connect(database_url)
     try:
-        if await conn.fetchval("SELECT to_regclass('public.fire_perimeters') IS NOT NULL"):
-            return False
-        await conn.execute(render_sample_sql(sizes))
-        return True
+        for marker, script in scripts.items():
+            if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", marker):
+                await conn.execute(script)
+                loaded = True
+        return loaded
     finally:
         await conn.close()
 

@@ -8,6 +8,8 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     -v perimeters=10000 -v detections=100000 -v lines=4000 \
     -f "${SAMPLE_SQL:-/sample/sample.sql}"
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+    -f "${CRS_SAMPLE_SQL:-/sample/sample_crs.sql}"
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
     -v reader_password="${WFS3_READER_PASSWORD:-wfs3-reader-local-only}" <<'SQL'
 SELECT format('CREATE ROLE wfs3_reader LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L',
               :'reader_password')

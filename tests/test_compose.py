@@ -143,8 +143,9 @@ def test_db_seed_matches_make_db(compose: dict[str, Any]) -> None:
     assert sizes == DEFAULT_SIZES
     mounts = {m["target"]: Path(m["source"]) for m in compose["db"]["volumes"] if "source" in m}
     assert mounts["/sample/sample.sql"] == ROOT / "data/sample.sql"
+    assert mounts["/sample/sample_crs.sql"] == ROOT / "data/sample_crs.sql"
     assert mounts["/docker-entrypoint-initdb.d/20-sample.sh"] == ROOT / "docker/initdb-sample.sh"
-    assert "/sample/sample.sql" in script
+    assert "/sample/sample.sql" in script and "/sample/sample_crs.sql" in script
 
 
 def test_image_is_the_python_ci_tests_and_starts_with_startup_sh() -> None:
@@ -175,6 +176,7 @@ def test_the_seed_script_loads_what_make_db_loads(database_url: str, tmp_path: P
         "PGPORT": str(url.port),
         "PGPASSWORD": url.password or "",
         "SAMPLE_SQL": str(ROOT / "data/sample.sql"),
+        "CRS_SAMPLE_SQL": str(ROOT / "data/sample_crs.sql"),
     }
     subprocess.run(
         [str(ROOT / "docker/initdb-sample.sh")], env=env, check=True, capture_output=True
@@ -183,6 +185,11 @@ def test_the_seed_script_loads_what_make_db_loads(database_url: str, tmp_path: P
     for table in ("public.fire_perimeters",):
         assert run_sql(seeded, CHECKSUM.format(table)) == run_sql(
             database_url, CHECKSUM.format(table)
+        )
+    stations = "SELECT md5(string_agg(id || ':' || ST_AsText(geom), ',' ORDER BY id)) FROM {}"
+    for table in ("public.fire_stations", "public.monitoring_sites"):
+        assert run_sql(seeded, stations.format(table)) == run_sql(
+            database_url, stations.format(table)
         )
     for table in ("public.fire_detections", "public.fire_lines"):
         count = f"SELECT count(*) FROM {table}"

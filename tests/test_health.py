@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from data.load import SAMPLE_COLLECTIONS
 from harness import secrets_audit
 from harness.polling import eventually
 from harness.tcp_proxy import TcpProxy
@@ -41,7 +42,7 @@ def test_healthz_needs_no_database(client: TestClient) -> None:
 def test_readyz_when_ready(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "collections": 3}
+    assert response.json() == {"status": "ready", "collections": len(SAMPLE_COLLECTIONS)}
 
 
 def test_database_outage_is_503_and_recovers(
@@ -76,7 +77,7 @@ def test_starts_without_database_and_becomes_ready(
         proxy.start()
         # The retry loop, not the catalog's 300 s reload, makes it ready.
         wait_for(lambda: app_client.get("/readyz").status_code == 200, "ready once it is back")
-        assert app_client.get("/collections").json()["numberMatched"] == 3
+        assert app_client.get("/collections").json()["numberMatched"] == len(SAMPLE_COLLECTIONS)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import signal
 import httpx2 as httpx
 import pytest
 
+from data.load import SAMPLE_COLLECTIONS
 from harness.server_process import running_server
 
 pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.server  # a real server process: left out of make test-
 def test_startup_script_serves_and_exits_on_sigterm(database_url: str) -> None:
     with running_server(database_url, OTEL_SDK_DISABLED="true") as server:
         body = httpx.get(f"{server.base}/collections").json()
-        assert body["numberMatched"] == 3
+        assert body["numberMatched"] == len(SAMPLE_COLLECTIONS)
         assert all(c["links"][0]["href"].startswith(server.base) for c in body["collections"])
         # uvicorn's own proxy handling is off: a forwarded header from loopback (trusted by
         # default) is applied by our middleware, exactly once.

@@ -87,3 +87,15 @@ def test_tipg_builds_json_bodies_with_the_response_names_we_rebind(client: TestC
     assert tipg.factory.ORJSONResponse is AlternateORJSONResponse  # type: ignore[attr-defined]
     assert tipg.factory.GeoJSONResponse is AlternateGeoJSONResponse  # type: ignore[attr-defined]
     assert "create_csv_rows(rows)" in source and tipg.factory.create_csv_rows is csv_rows
+
+
+def test_private_geom_expr_is_where_tipg_builds_the_output_geometry() -> None:
+    """catalog.ServedCollection overrides PgCollection._geom_expr (private) to reproject into
+    the requested CRS: tipg must still call it, with these arguments, for every geometry it
+    selects (GeoJSON and WKT alike)."""
+    parameters = list(inspect.signature(PgCollection._geom_expr).parameters)
+    assert parameters == ["self", "geometry_column", "bbox_only", "simplify"]
+    assert "self._geom_expr(geometry_column, bbox_only, simplify)" in inspect.getsource(
+        PgCollection._select
+    )
+    assert ServedCollection._geom_expr is not PgCollection._geom_expr

@@ -10,6 +10,8 @@ Hooks into tipg's public API:
 - `tipg.dependencies`' parsers (bbox, datetime, filter, properties, sortby) are swapped for ours
   in each route's dependency tree, matched by function identity (params.py, overrides.py); its
   other plain-`def` dependencies are wrapped to run in the event loop.
+- Part 2 (CRS by Reference, crs.py, crs_request.py): one more dependency on the items, item and
+  collection routes, a middleware for `Content-Crs`, and `conforms_to` extended (links.py).
 - `tipg.collections.PgCollection.features(conn, **kwargs)` is overridden (catalog.py), reading
   the keyword names limit, offset, bbox_filter, datetime_filter, cql_filter, simplify and the
   ItemList keys `items`, `matched` (app/otel/collections.py too).
@@ -24,6 +26,9 @@ Private APIs relied upon (each guarded by a test that fails when it changes):
 - `tipg.factory.ORJSONResponse` / `GeoJSONResponse` / `create_csv_rows`, the module-level names
   tipg's endpoints build their JSON and CSV responses with, are rebound to ours: `alternate`
   links, `timeStamp`, a CSV of no rows (responses.py; tests/test_tipg_hooks.py).
+- `PgCollection._geom_expr(geometry_column, bbox_only, simplify)`, where tipg builds the output
+  geometry's SQL, is overridden to reproject into the requested CRS (catalog.py; the CRS comes
+  in a ContextVar, since tipg passes no request; tests/test_tipg_hooks.py).
 - `tipg.openapi._update_openapi(app)` serves /api with the OGC OpenAPI media type (openapi.py;
   tests/test_tipg_hooks.py).
 - FastAPI's dependency tree: `APIRoute.dependant`, `Dependant.dependencies/.call/.path/.name/
@@ -47,6 +52,7 @@ from tipg.collections import Collection
 from tipg.factory import features_settings as tipg_features_settings
 
 from app.ogc.catalog import CatalogLoader, ServedCollection
+from app.ogc.crs_request import install_crs
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
@@ -82,6 +88,7 @@ def install(
     features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
     app.include_router(features.router, tags=["OGC API - Features"])
     install_parameter_parsers(app)
+    install_crs(app)
     install_query_checks(app, maximum=settings.api.max_page_size)
     sizes = {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
     install_openapi(app, **sizes)

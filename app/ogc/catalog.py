@@ -18,10 +18,26 @@ import asyncpg
 from cql2 import Expr
 from fastapi import FastAPI
 from opentelemetry import trace
-from tipg.collections import Collection, ItemList, PgCollection, register_collection_catalog
+from tipg.collections import (
+    Collection,
+    Column,
+    ItemList,
+    PgCollection,
+    register_collection_catalog,
+)
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
 
 from app.errors import InvalidParameter, NotFound
+from app.ogc.crs import (
+    CRS84,
+    OUTPUT_CRS,
+    ProjectedBox,
+    axis_order_sql,
+    box_corners,
+    box_outline,
+    quote_ident,
+    transformed_sql,
+)
 from app.settings import Settings
 
 # Span attribute names: stable, documented in docs/telemetry.md (dashboards, X-Ray annotations).
@@ -72,6 +88,19 @@ def split_at_antimeridian(bbox: list[float] | None) -> list[list[float]] | None:
     return [[west, south, 180.0, north], [-180.0, south, east, north]]
 
 
+def _intersects_any(column: str, outlines: list[dict[str, Any]]) -> dict[str, Any]:
+    conditions = [{"op": "s_intersects", "args": [{"property": column}, o]} for o in outlines]
+    return conditions[0] if len(conditions) == 1 else {"op": "or", "args": conditions}
+
+
+def _box_outlines(bbox: list[float]) -> list[dict[str, Any]]:
+    """The bbox (CRS84, or a ProjectedBox) as polygons in CRS84 with dense edges."""
+    if isinstance(bbox, ProjectedBox):
+        return [box_outline((bbox[0], bbox[1], bbox[2], bbox[3]), bbox.srid)]
+    halves = split_at_antimeridian(bbox) or [bbox]
+    return [box_outline(box_corners(box, CRS84), CRS84.srid) for box in halves]
+
+
 class ServedCollection(PgCollection):
     def cql_where(  # tipg's signature; it passes every argument by keyword
         self,
@@ -85,17 +114,36 @@ class ServedCollection(PgCollection):
         tile: Any = None,
         tms: Any = None,
     ) -> Expr | None:
-        """tipg's WHERE expression; for a box across the antimeridian, tipg's own expression
-        for each half (its CRS handling included), OR-ed."""
-        filters = {"ids": ids, "datetime": datetime, "properties": properties, "cql": cql}
+        """tipg's WHERE expression, with the bbox as a polygon of dense edges wherever tipg's
+        own box would be wrong: across the antimeridian, given in a projected CRS (bbox-crs),
+        or against a column in a projected CRS (tipg filters there on the box's envelope in
+        that CRS, which holds features outside the box)."""
+        filters = {"ids": ids, "datetime": datetime, "properties": properties}
         filters |= {"geom": geom, "dt": dt, "tile": tile, "tms": tms}
-        halves = split_at_antimeridian(bbox)
-        if halves is None:
-            return super().cql_where(bbox=bbox, **filters)
-        east_of = super().cql_where(bbox=halves[0], **filters)
-        west_of = super().cql_where(bbox=halves[1], **filters)
-        assert east_of is not None and west_of is not None  # a bbox always adds a condition
-        return Expr({"op": "or", "args": [east_of.to_json(), west_of.to_json()]})
+        column = self.get_geometry_column(geom)
+        plain = not isinstance(bbox, ProjectedBox) and split_at_antimeridian(bbox) is None
+        if bbox is None or column is None or (plain and column.srid == CRS84.srid):
+            return super().cql_where(bbox=bbox, cql=cql, **filters)
+        within = _intersects_any(column.name, _box_outlines(bbox))
+        both = within if cql is None else {"op": "and", "args": [cql.to_json(), within]}
+        return super().cql_where(cql=Expr(both), **filters)
+
+    def _geom_expr(
+        self, geometry_column: Column | None, bbox_only: bool | None, simplify: float | None
+    ) -> str | None:
+        """tipg's geometry SQL (private: tests/test_tipg_hooks.py), in the CRS the request asked
+        for (crs.OUTPUT_CRS) instead of tipg's fixed EPSG:4326; simplification in its units."""
+        if geometry_column is None:
+            return None
+        target = OUTPUT_CRS.get()
+        column = f"CAST({quote_ident(geometry_column.name)} AS geometry)"
+        geometry = transformed_sql(column, geometry_column.srid, target)
+        if bbox_only:
+            geometry = f"ST_Envelope({geometry})"
+        elif simplify:
+            tol = float(simplify)
+            geometry = f"ST_SnapToGrid(ST_SimplifyPreserveTopology({geometry}, {tol}), {tol})"
+        return axis_order_sql(geometry, target)
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
         _check_simplify(kwargs.get("simplify"))

@@ -15,6 +15,8 @@ from typing import Any
 
 from tipg.collections import Collection
 
+from app.ogc.crs import offered_crs
+
 OPENAPI_TYPES = {"string", "number", "integer", "boolean"}
 
 
@@ -39,6 +41,14 @@ def filter_parameters(collection: Collection, taken: set[str]) -> list[dict[str,
     ]
 
 
+def _with_offered_crs(parameters: list[dict[str, Any]], collection: Collection) -> None:
+    """`crs` and `bbox-crs` limited to the CRSs this collection offers (crs.py)."""
+    offered = [crs.uri for crs in offered_crs(collection)]
+    for parameter in parameters:
+        if parameter["name"] in ("crs", "bbox-crs") and offered:
+            parameter["schema"] = {"type": "string", "format": "uri", "enum": offered}
+
+
 def collection_items_paths(
     generic: dict[str, Any], collections: Iterable[Collection]
 ) -> dict[str, dict[str, Any]]:
@@ -54,6 +64,7 @@ def collection_items_paths(
         operation["operationId"] = f"getItems.{collection.id}"
         operation["summary"] = f"Features of {collection.title or collection.id}"
         operation["parameters"] = copy.deepcopy(shared) + filter_parameters(collection, taken)
+        _with_offered_crs(operation["parameters"], collection)
         operation["responses"].pop("404", None)  # the collection exists
         paths[f"/collections/{collection.id}/items"] = {"get": operation}
     return paths

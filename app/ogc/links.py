@@ -17,11 +17,18 @@ from typing import Any
 from starlette.requests import Request
 from tipg.factory import OGCFeaturesFactory
 
+from app.ogc.crs import CONFORMANCE_CLASS as CRS_CONFORMANCE
+
 CACHE_KEY = "wfs3.links"  # in the request's ASGI scope: one cache per request, gone with it
 ID_MARKER = "\x00wfs3-item-id\x00"
 
 
 class LinkCachingFactory(OGCFeaturesFactory):
+    @property
+    def conforms_to(self) -> list[str]:
+        # crs_request.py implements Part 2 (CRS by Reference) on tipg's routes.
+        return [*super().conforms_to, CRS_CONFORMANCE]
+
     def url_for(self, request: Request, name: str, **path_params: Any) -> str:
         item_id = path_params.get("itemId")
         if item_id is not None:

@@ -71,16 +71,19 @@ def to_openapi_30(node: Any) -> Any:
 
 def standard_items_parameters(default: int, maximum: int) -> dict[str, dict[str, Any]]:
     """limit, bbox and datetime as OGC API - Features Part 1's OpenAPI fragments define them
-    (/req/core/fc-limit-definition, fc-bbox-definition, fc-time-definition): form style, not
-    exploded, bbox an array of 4 or 6 numbers; limit with our bounds (query_check.py enforces
-    the minimum, paging.py clamps to the maximum)."""
+    (/req/core/fc-limit-definition, fc-bbox-definition, fc-time-definition), crs and bbox-crs
+    as Part 2's do (URIs): form style, not exploded, bbox an array of 4 or 6 numbers; limit
+    with our bounds (query_check.py enforces the minimum, paging.py clamps to the maximum)."""
     form = {"in": "query", "required": False, "style": "form", "explode": False}
     limit = {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}
     bbox = {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}
+    uri = {"type": "string", "format": "uri"}  # Part 2's crs and bbox-crs fragments
     return {
         "limit": {**form, "name": "limit", "schema": limit},
         "bbox": {**form, "name": "bbox", "schema": bbox},
         "datetime": {**form, "name": "datetime", "schema": {"type": "string"}},
+        "crs": {**form, "name": "crs", "schema": uri},
+        "bbox-crs": {**form, "name": "bbox-crs", "schema": uri},
     }
 
 

@@ -23,6 +23,7 @@ from tipg.collections import Collection
 
 from app.errors import InvalidParameter, NotFound, ServiceUnavailable
 from app.ogc.catalog import mark_collection
+from app.ogc.crs import CRS84, Crs, ProjectedBox, box_corners, crs_by_uri
 from app.ogc.overrides import Overrides, resolve_overrides, run_inline
 
 MAX_ECHO = 80  # characters of client input quoted back in an error message
@@ -66,15 +67,7 @@ def _parse_bbox_numbers(bbox: str) -> list[float]:
     return numbers
 
 
-async def bbox_query(
-    bbox: Annotated[
-        str | None,
-        Query(description="minLon,minLat,maxLon,maxLat (CRS84), optionally with heights."),
-    ] = None,
-) -> list[float] | None:
-    if bbox is None:
-        return None
-    numbers = _parse_bbox_numbers(bbox)
+def _check_lon_lat(numbers: list[float]) -> list[float]:
     half = len(numbers) // 2
     west, south, east, north = numbers[0], numbers[1], numbers[half], numbers[half + 1]
     if not (-180 <= west <= 180 and -180 <= east <= 180):
@@ -86,6 +79,49 @@ async def bbox_query(
     # west > east is a box across the antimeridian (/req/core/fc-bbox-response), which
     # ServedCollection.cql_where splits in two.
     return numbers
+
+
+def _in_crs84(numbers: list[float], crs: Crs) -> list[float]:
+    """A latitude-first geographic box (EPSG:4326) in CRS84's order, heights kept."""
+    if not crs.latitude_first:
+        return numbers
+    if len(numbers) == 4:
+        return [numbers[1], numbers[0], numbers[3], numbers[2]]
+    return [numbers[1], numbers[0], numbers[2], numbers[4], numbers[3], numbers[5]]
+
+
+# Coordinates moved between CRSs and back (by the client to make the box, by us to apply it) come
+# back within about 1e-9 of their size, not exactly: a box built from an extent would lose the
+# features on its edges. So a box in a projected CRS is widened by that much (millimetres).
+REPROJECTION_MARGIN = 1e-9
+
+
+def _projected_box(numbers: list[float], crs: Crs) -> ProjectedBox:
+    minx, miny, maxx, maxy = box_corners(numbers, crs)
+    if minx > maxx or miny > maxy:
+        raise InvalidParameter("bbox minimum is greater than its maximum on an axis")
+    margin = REPROJECTION_MARGIN * max(abs(minx), abs(miny), abs(maxx), abs(maxy), 1.0)
+    return ProjectedBox((minx - margin, miny - margin, maxx + margin, maxy + margin), crs.srid)
+
+
+async def bbox_query(
+    bbox: Annotated[
+        str | None,
+        Query(description="minLon,minLat,maxLon,maxLat (CRS84), optionally with heights."),
+    ] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", include_in_schema=False)] = None,
+) -> list[float] | None:
+    """The box in CRS84 (longitude first), or a ProjectedBox for one in a projected `bbox-crs`
+    (whether the collection offers that CRS is crs_request.py's check)."""
+    if bbox is None:
+        return None
+    numbers = _parse_bbox_numbers(bbox)
+    crs = CRS84 if bbox_crs is None else crs_by_uri(bbox_crs)
+    if crs is None:
+        raise InvalidParameter(f"bbox-crs '{_echo(bbox_crs or '')}' is not a known CRS URI")
+    if crs.srid == CRS84.srid:
+        return _check_lon_lat(_in_crs84(numbers, crs))
+    return _projected_box(numbers, crs)
 
 
 OPEN_ENDS = ("..", "")
