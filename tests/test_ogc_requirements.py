@@ -129,16 +129,22 @@ def test_a_collection_describes_itself_as_the_list_does(client: TestClient) -> N
 # larger than maximum longitude." Places on both sides of ±180°, and two that must not match.
 PLACES_SCHEMA = "wfs3_antimeridian"
 PLACES = {1: (179.5, 66.0), 2: (-179.5, 66.5), 3: (0.0, 66.0), 4: (178.0, 0.0)}
+# Two text columns: tipg filters `kind=...`, but never `Region=...` (a mixed-case name).
+KINDS = {1: "east", 2: "west", 3: "meridian", 4: "equator"}
 
 
 @pytest.fixture(scope="module")
 def places(database_url: str, reader_url: str) -> Iterator[TestClient]:
-    points = [f"({i}, ST_SetSRID(ST_MakePoint({x}, {y}), 4326))" for i, (x, y) in PLACES.items()]
+    points = [
+        f"({i}, ST_SetSRID(ST_MakePoint({x}, {y}), 4326), '{KINDS[i]}', 'R{i}')"
+        for i, (x, y) in PLACES.items()
+    ]
     rows = ", ".join(points)
     for statement in (
         f"DROP SCHEMA IF EXISTS {PLACES_SCHEMA} CASCADE",
         f"CREATE SCHEMA {PLACES_SCHEMA}",
-        f"CREATE TABLE {PLACES_SCHEMA}.places (id int PRIMARY KEY, geom geometry(Point, 4326))",
+        f"CREATE TABLE {PLACES_SCHEMA}.places (id int PRIMARY KEY, geom geometry(Point, 4326),"
+        ' kind text, "Region" text)',
         f"INSERT INTO {PLACES_SCHEMA}.places VALUES {rows}",
     ):
         run_sql(database_url, statement)
@@ -170,6 +176,20 @@ def test_bbox_across_the_antimeridian_keeps_the_other_filters(places: TestClient
 def test_bbox_not_across_it_is_unchanged(places: TestClient) -> None:
     assert place_ids(places, bbox="-180,60,180,70") == {1, 2, 3}
     assert place_ids(places, bbox="170,65,179.9,70") == {1}
+
+
+def test_only_properties_tipg_can_filter_are_documented_and_accepted(places: TestClient) -> None:
+    """/api's per-collection filters and /req/core/query-param-unknown agree with what tipg
+    filters: `kind` (lower case) is a filter; `Region` would be silently ignored, so it is
+    neither listed nor accepted (a CQL2 filter reaches it)."""
+    operation = places.get("/api").json()["paths"][f"/collections/{PLACES_SCHEMA}.places/items"]
+    documented = {p["name"] for p in operation["get"]["parameters"]}
+    assert "kind" in documented and "Region" not in documented and "geom" not in documented
+    assert place_ids(places, kind="west") == {2}
+    for name in ("Region", "KIND", "geom"):
+        response = places.get(f"/collections/{PLACES_SCHEMA}.places/items", params={name: "x"})
+        assert response.status_code == 400 and f"'{name}'" in response.json()["description"]
+    assert place_ids(places, filter="\"Region\" = 'R3'") == {3}
 
 
 def test_items_say_when_they_were_generated(client: TestClient) -> None:

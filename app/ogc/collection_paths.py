@@ -4,7 +4,8 @@ The generic `/collections/{collectionId}/items` cannot say which properties a co
 a generic client (and whoever reads an unknown-parameter 400, query_check.py) should not have to
 guess. So each collection gets its own path, `/collections/<id>/items`: the generic operation's
 parameters without `collectionId`, plus one query parameter per property tipg filters on
-(tipg.dependencies.properties_filter_query: a non-geometry column, not shadowing a parameter).
+(tipg.dependencies.properties_filter_query: a non-geometry column with a lower-case name, not
+shadowing a parameter).
 """
 
 from __future__ import annotations
@@ -32,12 +33,24 @@ def _property_parameter(name: str, json_type: str) -> dict[str, Any]:
     }
 
 
+def filterable_properties(collection: Collection) -> set[str]:
+    """The properties tipg filters on with `name=value`: it takes a key whose lower-case form is
+    a column's name and then looks the key up as given, so only a lower-case name, spelt so,
+    ever filters (a column named `State` cannot be filtered this way; CQL2 `filter` can)."""
+    return {
+        column.name
+        for column in collection.properties
+        if column.geometry_type is None and column.name == column.name.lower()
+    }
+
+
 def filter_parameters(collection: Collection, taken: set[str]) -> list[dict[str, Any]]:
-    """A `name=value` parameter per non-geometry property whose name is not already taken."""
+    """A `name=value` parameter per filterable property whose name is not already taken."""
+    filterable = filterable_properties(collection) - taken
     return [
         _property_parameter(column.name, column.json_type)
         for column in sorted(collection.properties, key=lambda column: column.name)
-        if column.geometry_type is None and column.name.lower() not in taken
+        if column.name in filterable
     ]
 
 

@@ -1,9 +1,9 @@
 """Items queries that tipg would quietly misread are answered 400 instead.
 
 - /req/core/query-param-unknown: a query parameter that the items operation does not define,
-  neither one of the route's own parameters nor a property of the collection (tipg filters on
-  `property=value`), is refused, named. tipg ignores it, so a misspelt filter returned
-  everything.
+  neither one of the route's own parameters nor a property tipg filters on (`property=value`,
+  collection_paths.filterable_properties), is refused, named. tipg ignores it, so a misspelt
+  filter returned everything.
 - A NUL character in a parameter (PostgreSQL text cannot hold one) is refused.
 - /req/core/fc-limit-definition: `limit` is at least 1 (the standard's OpenAPI fragment, and
   what /api declares). tipg accepts 0 and serves its default page instead.
@@ -23,6 +23,7 @@ from fastapi.dependencies.utils import get_dependant
 from starlette.requests import Request
 
 from app.errors import InvalidParameter
+from app.ogc.collection_paths import filterable_properties
 from app.ogc.overrides import route_dependants
 from app.ogc.params import CollectionDep, _echo
 
@@ -42,14 +43,13 @@ def declared_query_names(dependant: Dependant) -> set[str]:
 
 
 def _refuse_unknown(request: Request, known: set[str], properties: set[str]) -> None:
-    unknown = sorted(
-        {k for k in request.query_params if k not in known and k.lower() not in properties}
-    )
+    unknown = sorted({k for k in request.query_params if k not in known and k not in properties})
     if unknown:
         named = ", ".join(f"'{_echo(name)}'" for name in unknown[:MAX_NAMED])
         raise InvalidParameter(
             f"Unknown query parameter(s): {named}. Items accept {', '.join(sorted(known))}, "
-            "and property=value for the collection's properties (see its /queryables)."
+            "and property=value for the collection's lower-case property names (its items "
+            "path in /api lists them; any property can be used in a CQL2 filter)."
         )
 
 
@@ -70,7 +70,7 @@ def items_query_check(known: set[str], maximum: int) -> Callable[..., Coroutine[
     async def check_items_query(request: Request, collection: CollectionDep) -> None:
         _refuse_nul(request)
         _refuse_limit_below_one(request, maximum)
-        _refuse_unknown(request, known, {p.name.lower() for p in collection.properties})
+        _refuse_unknown(request, known, filterable_properties(collection))
 
     return check_items_query
 
