@@ -157,6 +157,12 @@ class ApiSettings(BaseSettings):
     refresh_token: SecretStr | None = None
     cors_origins: CommaList = ["*"]
     cache_control: str = "public, max-age=60"
+    # Each feature of an items page links its collection and itself (optional in the standard;
+    # see docs/operations.md for what it costs and which clients read them).
+    feature_links: bool = False
+    # GeoJSON items and item written by PostgreSQL (app/ogc/fast_items.py); false falls back
+    # to tipg's own encoder (slower; the same documents, tests/test_geojson_sql.py).
+    geojson_in_sql: bool = True
 
     _split_origins = field_validator("cors_origins", mode="before")(_comma_list)
 

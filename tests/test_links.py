@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -53,7 +54,20 @@ def test_ids_starlette_refuses_fail_the_same_way(bad_id: str) -> None:
             factory.url_for(request(), "item", collectionId="public.x", itemId=bad_id)
 
 
-def test_every_item_link_of_a_page_leads_to_that_item(client: TestClient) -> None:
+@pytest.fixture(scope="module")
+def linking_client(make_app: Callable[..., Any]) -> Iterator[TestClient]:
+    with TestClient(make_app(feature_links=True)) as linking:
+        yield linking
+
+
+def test_features_carry_no_links_by_default(client: TestClient) -> None:
+    """WFS3_FEATURE_LINKS is off by default (docs/operations.md says why)."""
+    page = client.get("/collections/public.fire_perimeters/items", params={"limit": 3}).json()
+    assert page["numberReturned"] == 3 and not any("links" in f for f in page["features"])
+
+
+def test_every_item_link_of_a_page_leads_to_that_item(linking_client: TestClient) -> None:
+    client = linking_client
     page: dict[str, Any] = client.get(
         "/collections/public.fire_perimeters/items", params={"limit": 20}
     ).json()

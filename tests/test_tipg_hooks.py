@@ -16,6 +16,7 @@ from tipg.collections import PgCollection
 
 from app.ogc.catalog import ServedCollection, served
 from app.ogc.overrides import _route_dependants
+from app.ogc.overrides import route_dependants as _route_dependants_with_paths
 from app.ogc.params import PARSERS
 from app.ogc.responses import AlternateGeoJSONResponse, AlternateORJSONResponse, csv_rows
 from app.otel.telemetry import fastapi_class
@@ -99,3 +100,28 @@ def test_private_geom_expr_is_where_tipg_builds_the_output_geometry() -> None:
         PgCollection._select
     )
     assert ServedCollection._geom_expr is not PgCollection._geom_expr
+
+
+def test_private_query_builders_geojson_sql_reuses() -> None:
+    """app/ogc/geojson_sql.py builds its page from tipg's private query pieces: their names and
+    arguments must stay as they are."""
+    expected = {
+        "_from": ["self", "function_parameters", "params"],
+        "_where_clause": ["where"],
+        "_sortby": ["self", "sortby"],
+        "_select_id": ["self"],
+        "_features_count_query": ["self", "conn", "where", "function_parameters"],
+    }
+    for name, parameters in expected.items():
+        assert list(inspect.signature(getattr(PgCollection, name)).parameters) == parameters
+
+
+def test_fastapi_calls_the_endpoint_through_the_dependant(client: TestClient) -> None:
+    """app/ogc/fast_items.py replaces `Dependant.call` of tipg's items and item routes:
+    FastAPI must call the endpoint through it at each request (and the fast path answers)."""
+    import fastapi.routing
+
+    assert "await dependant.call(**values)" in inspect.getsource(fastapi.routing)
+    calls = {path: dependant.call for path, dependant in _route_dependants_with_paths(client.app)}
+    for path in ("/collections/{collectionId}/items", "/collections/{collectionId}/items/{itemId}"):
+        assert getattr(calls[path], "__module__", "") == "app.ogc.fast_items"

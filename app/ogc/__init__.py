@@ -54,6 +54,7 @@ from tipg.factory import features_settings as tipg_features_settings
 from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.crs_request import install_crs
 from app.ogc.errors import TIPG_ERRORS
+from app.ogc.fast_items import install_fast_geojson
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
 from app.ogc.paging import PageLimitMiddleware
@@ -90,6 +91,8 @@ def install(
     install_parameter_parsers(app)
     install_crs(app)
     install_query_checks(app, maximum=settings.api.max_page_size)
+    if settings.api.geojson_in_sql:
+        install_fast_geojson(app, features, feature_links=settings.api.feature_links)
     sizes = {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
     install_openapi(app, **sizes)
     # Inner-most: the limit is rewritten before tipg reads the query or builds its links.

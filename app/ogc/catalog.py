@@ -12,6 +12,7 @@ Telemetry hands in a subclass that also tells the span and the metrics (app/otel
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,7 @@ from tipg.collections import (
     PgCollection,
     register_collection_catalog,
 )
+from tipg.errors import InvalidGeometryColumnName
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
 
 from app.errors import InvalidParameter, NotFound
@@ -38,6 +40,7 @@ from app.ogc.crs import (
     quote_ident,
     transformed_sql,
 )
+from app.ogc.geojson_sql import GeoJsonPage, PageRequest, read_page
 from app.settings import Settings
 
 # Span attribute names: stable, documented in docs/telemetry.md (dashboards, X-Ray annotations).
@@ -144,6 +147,28 @@ class ServedCollection(PgCollection):
             tol = float(simplify)
             geometry = f"ST_SnapToGrid(ST_SimplifyPreserveTopology({geometry}, {tol}), {tol})"
         return axis_order_sql(geometry, target)
+
+    async def geojson_page(
+        self,
+        conn: asyncpg.Connection,
+        page: PageRequest,
+        filters: dict[str, Any],
+        count: bool,
+    ) -> GeoJsonPage:
+        """The page as GeoJSON text from PostgreSQL (geojson_sql.py), with the same checks and
+        filters as `features`; `filters` are cql_where's arguments. With `count`, numberMatched
+        too (tipg's own count query)."""
+        _check_simplify(page.simplify)
+        _check_ids(filters.get("ids"), self.id_column.type if self.id_column else None)
+        if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
+            raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
+        where = self.cql_where(**filters)
+        result = await read_page(self, conn, replace(page, where=where))
+        if not count:
+            return result
+        params = page.function_parameters
+        matched = await self._features_count_query(conn, where=where, function_parameters=params)
+        return replace(result, matched=matched)
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
         _check_simplify(kwargs.get("simplify"))

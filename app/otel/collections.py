@@ -10,6 +10,7 @@ from opentelemetry import metrics, trace
 from tipg.collections import ItemList
 
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
+from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 
 _meter = metrics.get_meter(__name__)
 features_returned = _meter.create_histogram(
@@ -31,16 +32,42 @@ def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def page_attributes(page: PageRequest, filters: dict[str, Any]) -> dict[str, Any]:
+    """request_attributes for a GeoJSON page (catalog.ServedCollection.geojson_page)."""
+    return request_attributes(
+        {
+            "limit": page.limit,
+            "offset": page.offset,
+            "bbox_filter": filters.get("bbox"),
+            "datetime_filter": filters.get("datetime"),
+            "cql_filter": filters.get("cql"),
+        }
+    )
+
+
 class ObservedCollection(ServedCollection):
+    def _observe(self, returned: int, matched: int | None) -> None:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("ogc.items.number_returned", returned)
+            if matched is not None:
+                span.set_attribute("ogc.items.number_matched", matched)
+        features_returned.record(returned, {COLLECTION_ID: self.id})
+
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes(request_attributes(kwargs))
         items = await super().features(conn, **kwargs)
-        returned = len(items["items"])
-        if span.is_recording():
-            span.set_attribute("ogc.items.number_returned", returned)
-            if items["matched"] is not None:
-                span.set_attribute("ogc.items.number_matched", items["matched"])
-        features_returned.record(returned, {COLLECTION_ID: self.id})
+        self._observe(len(items["items"]), items["matched"])
         return items
+
+    async def geojson_page(
+        self, conn: asyncpg.Connection, page: PageRequest, filters: dict[str, Any], count: bool
+    ) -> GeoJsonPage:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(page_attributes(page, filters))
+        result = await super().geojson_page(conn, page, filters, count)
+        self._observe(result.returned, result.matched)
+        return result

@@ -1,0 +1,190 @@
+"""Items and item in GeoJSON, the formats nearly every request asks for, answered from
+PostgreSQL's own GeoJSON text (geojson_sql.py); every other format still by tipg's endpoint.
+
+tipg's two routes stay as they are, with every dependency that parses and checks the request
+(ours and tipg's). Only the function they end in is replaced (`Dependant.call`, read by
+FastAPI at each request; tests/test_tipg_hooks.py guards it): for GeoJSON it reads the page
+through the collection's `geojson_page` and writes the envelope around the features' bytes;
+for HTML, CSV, JSON and the sequences it calls tipg's function with the same arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from tipg.dependencies import function_parameters_query, properties_filter_query
+from tipg.errors import NotFound as TipgNotFound
+from tipg.resources.enums import MediaType
+
+from app.ogc.geojson_sql import GeoJsonPage, PageRequest
+from app.ogc.links import ID_MARKER, LinkCachingFactory
+from app.ogc.overrides import route_dependants
+from app.ogc.responses import add_alternates
+
+ITEMS_PATH = "/collections/{collectionId}/items"
+ITEM_PATH = "/collections/{collectionId}/items/{itemId}"
+GEOJSON = MediaType.geojson.value
+Endpoint = Callable[..., Awaitable[Any]]
+
+
+def _wants_geojson(values: dict[str, Any]) -> bool:
+    return values.get("output_type") in (None, MediaType.geojson)
+
+
+def _geojson_response(envelope: dict[str, Any], features: bytes) -> Response:
+    """The envelope's JSON with `"features":[…]` spliced in as the last member."""
+    head = orjson.dumps(envelope)[:-1]
+    return Response(head + b',"features":[' + features + b"]}", media_type=GEOJSON)
+
+
+def _time_stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _filters(values: dict[str, Any]) -> dict[str, Any]:
+    request, collection = values["request"], values["collection"]
+    return {
+        "ids": values.get("ids_filter"),
+        "bbox": values.get("bbox_filter"),
+        "datetime": values.get("datetime_filter"),
+        "properties": properties_filter_query(request, collection),
+        "cql": values.get("cql_filter"),
+        "geom": values.get("geom_column"),
+        "dt": values.get("datetime_column"),
+    }
+
+
+def _link(rel: str, href: str, media_type: str, title: str) -> dict[str, str]:
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+def _paging_links(
+    request: Request, items_url: str, page: GeoJsonPage, limit: int, offset: int
+) -> list[dict[str, str]]:
+    """tipg's next and prev links: by offset, next only while more are matched."""
+    links = []
+    if page.matched is not None and page.matched - page.returned > offset:
+        after = QueryParams({**request.query_params, "offset": offset + page.returned})
+        links.append(_link("next", f"{items_url}?{after}", GEOJSON, "Next page"))
+    if offset:
+        before = {k: v for k, v in request.query_params.items() if k != "offset"}
+        before["offset"] = str(max(offset - limit, 0))
+        links.append(_link("prev", f"{items_url}?{QueryParams(before)}", GEOJSON, "Previous page"))
+    return links
+
+
+def _page_request(values: dict[str, Any], limit: int, offset: int) -> PageRequest:
+    request, collection = values["request"], values["collection"]
+    return PageRequest(
+        sortby=values.get("sortby"),
+        properties=values.get("properties"),
+        geom=values.get("geom_column"),
+        limit=limit,
+        offset=offset,
+        bbox_only=values.get("bbox_only"),
+        simplify=values.get("simplify"),
+        function_parameters=function_parameters_query(request, collection),
+    )
+
+
+class FastGeoJson:
+    """The GeoJSON answers of items and item, with tipg's factory for its links."""
+
+    def __init__(self, factory: LinkCachingFactory, feature_links: bool) -> None:
+        self.factory = factory
+        self.feature_links = feature_links
+
+    def _feature_links(self, request: Request, collection_id: str) -> tuple[str, str, str]:
+        """(collection URL, item URL before the id, after it), as tipg builds them."""
+        url_for = self.factory.url_for
+        collection = url_for(request, "collection", collectionId=collection_id)
+        item = url_for(request, "item", collectionId=collection_id, itemId=ID_MARKER)
+        before, _, after = item.rpartition(ID_MARKER)
+        return collection, before, after
+
+    def _collection_link(
+        self, request: Request, collection_id: str, title: str | None
+    ) -> dict[str, str]:
+        href = self.factory.url_for(request, "collection", collectionId=collection_id)
+        link = _link("collection", href, "application/json", title or "")
+        return link if title else {k: v for k, v in link.items() if k != "title"}
+
+    async def items(self, values: dict[str, Any]) -> Response:
+        request, collection = values["request"], values["collection"]
+        limit, offset = values["limit"], values.get("offset") or 0
+        page_request = _page_request(values, limit, offset)
+        if self.feature_links:
+            links = self._feature_links(request, collection.id)
+            page_request = replace(page_request, feature_links=links)
+        async with request.app.state.pool.acquire() as conn:
+            page = await collection.geojson_page(conn, page_request, _filters(values), count=True)
+        items_url = self.factory.url_for(request, "items", collectionId=collection.id)
+        query = f"?{request.query_params}" if request.query_params else ""
+        envelope = {
+            "type": "FeatureCollection",
+            "id": collection.id,
+            "title": collection.title or collection.id,
+            "description": collection.description or collection.title or collection.id,
+            "numberMatched": page.matched,
+            "numberReturned": page.returned,
+            "timeStamp": _time_stamp(),
+            "links": [
+                self._collection_link(request, collection.id, "Collection"),
+                _link("self", items_url + query, GEOJSON, "Items"),
+                *_paging_links(request, items_url, page, limit, offset),
+            ],
+        }
+        if page.matched is None:
+            del envelope["numberMatched"]
+        return _geojson_response(add_alternates(envelope), page.features)
+
+    async def item(self, values: dict[str, Any]) -> Response:
+        request, collection, item_id = values["request"], values["collection"], values["itemId"]
+        filters = {"ids": [item_id], "geom": values.get("geom_column")}
+        async with request.app.state.pool.acquire() as conn:
+            page = await collection.geojson_page(
+                conn, _page_request(values, 1, 0), filters, count=False
+            )
+        if not page.returned:
+            raise TipgNotFound(f"Item {item_id} in Collection {collection.id} does not exist.")
+        self_href = self.factory.url_for(
+            request, "item", collectionId=collection.id, itemId=item_id
+        )
+        links = [
+            self._collection_link(request, collection.id, None),
+            {"href": self_href, "rel": "self", "type": GEOJSON},
+        ]
+        links = add_alternates({"links": links})["links"]
+        body = page.features[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+        return Response(body, media_type=GEOJSON)
+
+
+def _replace_endpoint(app: FastAPI, path: str, fast: Endpoint, needs_key: bool) -> None:
+    found = [dependant for route_path, dependant in route_dependants(app) if route_path == path]
+    if not found:
+        raise RuntimeError(f"tipg's {path} route not found: GeoJSON fast path not installed")
+    for dependant in found:
+        tipg_endpoint: Endpoint = dependant.call  # type: ignore[assignment]
+
+        async def endpoint(tipg_endpoint: Endpoint = tipg_endpoint, **values: Any) -> Any:
+            keyless = needs_key and values["collection"].id_column is None
+            if _wants_geojson(values) and not keyless:
+                return await fast(values)
+            return await tipg_endpoint(**values)
+
+        dependant.call = endpoint
+
+
+def install_fast_geojson(app: FastAPI, factory: LinkCachingFactory, feature_links: bool) -> None:
+    """GeoJSON items and item from geojson_sql.py; after every dependency is in place."""
+    fast = FastGeoJson(factory, feature_links)
+    _replace_endpoint(app, ITEMS_PATH, fast.items, needs_key=False)
+    _replace_endpoint(app, ITEM_PATH, fast.item, needs_key=True)

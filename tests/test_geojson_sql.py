@@ -1,0 +1,147 @@
+"""GeoJSON written by PostgreSQL (app/ogc/fast_items.py) is the document tipg's own encoder
+wrote: for every sample collection and a table of queries, the same features in the same
+order, ids, property values and types, geometries equal to the declared precision, the same
+counts and links. Compared against an app with WFS3_GEOJSON_IN_SQL=false (tipg's endpoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from data.load import SAMPLE_COLLECTIONS
+
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}".format
+QUERIES: list[dict[str, Any]] = [
+    {},
+    {"limit": 50},
+    {"limit": 7, "offset": 13},
+    {"limit": 5, "sortby": "-id"},
+    {"limit": 5, "properties": ""},
+    {"limit": 3, "crs": EPSG(4326)},
+    {"limit": 3, "crs": EPSG(3857)},
+    {"limit": 3, "bbox-only": "true"},
+    {"limit": 3, "simplify": "0.01"},
+    {"limit": 5, "bbox": "-120,34,-116,38"},
+    {"limit": 5, "bbox": "177,65,-177,70"},
+    {"limit": 5, "filter": "id > 5 AND id < 12"},
+    {"limit": 5, "ids": "3,1,2"},
+    {"limit": 5, "filter": "id < 0"},  # nothing
+]
+SPECIFIC = {
+    "public.fire_perimeters": [
+        {"properties": "fire_name,acres", "sortby": "-acres", "limit": 20},
+        {"state": "CA", "cause": "Lightning", "limit": 30},
+        {"datetime": "2019-01-01T00:00:00Z/2019-12-31T23:59:59Z", "limit": 30},
+    ],
+    "public.fire_detections": [{"filter": "frp_mw IS NULL", "limit": 20}],
+    "public.fire_stations": [{"crs": EPSG(3310), "limit": 10, "sortby": "-opened"}],
+}
+
+
+@pytest.fixture(scope="module")
+def apps(make_app: Callable[..., Any]) -> Iterator[tuple[TestClient, TestClient]]:
+    with (
+        TestClient(make_app(geojson_in_sql=True, feature_links=True)) as sql_built,
+        TestClient(make_app(geojson_in_sql=False)) as tipg_built,
+    ):
+        yield sql_built, tipg_built
+
+
+def link_set(links: list[dict[str, str]]) -> list[tuple[tuple[str, str], ...]]:
+    return sorted(tuple(sorted(link.items())) for link in links)
+
+
+def same_value(ours: Any, theirs: Any) -> bool:
+    """Equal as JSON values; timestamps equal as instants (PostgreSQL writes fewer digits)."""
+    if isinstance(ours, str) and isinstance(theirs, str) and ours != theirs:
+        try:
+            return datetime.fromisoformat(ours) == datetime.fromisoformat(theirs)
+        except ValueError:
+            return False
+    return type(ours) is type(theirs) and ours == theirs
+
+
+def same_coordinates(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return len(ours) == len(theirs) and all(map(same_coordinates, ours, theirs))
+    return bool(abs(ours - theirs) <= 1e-9 * max(1.0, abs(theirs)))
+
+
+def assert_same_feature(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    assert ours["id"] == theirs["id"] and ours["type"] == "Feature"
+    assert ours["properties"].keys() == theirs["properties"].keys(), ours["id"]
+    for key, value in theirs["properties"].items():
+        assert same_value(ours["properties"][key], value), (ours["id"], key)
+    if theirs["geometry"] is None:
+        assert ours["geometry"] is None
+    else:
+        assert ours["geometry"]["type"] == theirs["geometry"]["type"]
+        assert same_coordinates(ours["geometry"]["coordinates"], theirs["geometry"]["coordinates"])
+    assert link_set(ours.get("links", [])) == link_set(theirs.get("links", []))
+
+
+def cases() -> Iterator[tuple[str, dict[str, Any]]]:
+    for collection in sorted(SAMPLE_COLLECTIONS):
+        for query in QUERIES + SPECIFIC.get(collection, []):
+            yield collection, query
+
+
+@pytest.mark.parametrize(("collection", "query"), list(cases()))
+def test_items_are_the_document_tipg_wrote(
+    apps: tuple[TestClient, TestClient], collection: str, query: dict[str, Any]
+) -> None:
+    sql_built, tipg_built = apps
+    path = f"/collections/{collection}/items"
+    ours, theirs = sql_built.get(path, params=query), tipg_built.get(path, params=query)
+    assert (ours.status_code, theirs.status_code) == (200, 200), (ours.text, theirs.text)
+    assert ours.headers["content-type"] == theirs.headers["content-type"]
+    assert ours.headers.get("Content-Crs") == theirs.headers.get("Content-Crs")
+    mine, tipgs = ours.json(), theirs.json()
+    for key in ("type", "id", "title", "description", "numberMatched", "numberReturned"):
+        assert mine[key] == tipgs[key], key
+    assert link_set(mine["links"]) == link_set(tipgs["links"])
+    assert [f["id"] for f in mine["features"]] == [f["id"] for f in tipgs["features"]]
+    for feature, expected in zip(mine["features"], tipgs["features"], strict=True):
+        assert_same_feature(feature, expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/collections/public.fire_perimeters/items/42", {}),
+        ("/collections/public.fire_perimeters/items/42", {"properties": "fire_name"}),
+        ("/collections/public.fire_stations/items/7", {"crs": EPSG(4326)}),
+        ("/collections/public.monitoring_sites/items/14", {"crs": EPSG(3857)}),
+        ("/collections/public.fire_lines/items/3", {"simplify": "0.001"}),
+    ],
+)
+def test_an_item_is_the_document_tipg_wrote(
+    apps: tuple[TestClient, TestClient], path: str, query: dict[str, Any]
+) -> None:
+    sql_built, tipg_built = apps
+    ours, theirs = sql_built.get(path, params=query), tipg_built.get(path, params=query)
+    assert (ours.status_code, theirs.status_code) == (200, 200)
+    mine, tipgs = ours.json(), theirs.json()
+    assert link_set(mine.pop("links")) == link_set(tipgs.pop("links"))
+    assert_same_feature(mine, tipgs)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/collections/public.fire_perimeters/items/999999",
+        "/collections/public.fire_perimeters/items/abc",
+        "/collections/public.fire_perimeters/items?simplify=-1",
+        "/collections/public.fire_perimeters/items?geom-column=nope",
+        "/collections/public.fire_perimeters/items?sortby=nope",
+    ],
+)
+def test_errors_are_the_same(apps: tuple[TestClient, TestClient], path: str) -> None:
+    sql_built, tipg_built = apps
+    ours, theirs = sql_built.get(path), tipg_built.get(path)
+    assert ours.status_code == theirs.status_code and ours.status_code in (400, 404)
+    assert ours.json()["description"] == theirs.json()["description"]
