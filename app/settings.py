@@ -163,6 +163,9 @@ class ApiSettings(BaseSettings):
     # GeoJSON items and item written by PostgreSQL (app/ogc/fast_items.py); false falls back
     # to tipg's own encoder (slower; the same documents, tests/test_geojson_sql.py).
     geojson_in_sql: bool = True
+    # How GeoJSON items count numberMatched: exact | cached (exact, reused while the data is
+    # unchanged) | estimate (the planner's) | none (app/ogc/counting.py).
+    number_matched: Literal["exact", "cached", "estimate", "none"] = "cached"
 
     _split_origins = field_validator("cors_origins", mode="before")(_comma_list)
 

@@ -80,6 +80,14 @@ class Database:
             server_settings={
                 "statement_timeout": str(pool.statement_timeout_ms),
                 "application_name": "veda-wfs3",
+                # Our statements are short: compiling them (JIT) cost more than it saved, ~19
+                # of a 40 ms bbox count (docs/operations.md).
+                "jit": "off",
+                # Values are inlined, yet never let a reused statement fall to a generic plan
+                # that ignores the box it was given.
+                "plan_cache_mode": "force_custom_plan",
+                # PostgreSQL writes the GeoJSON's timestamps: in UTC, as tipg's encoder did.
+                "TimeZone": "UTC",
             },
             reset=keep_session,
             connection_class=self.connection_class,

@@ -55,6 +55,7 @@ from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.crs_request import install_crs
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.fast_items import install_fast_geojson
+from app.ogc.keyset import install_cursor
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
 from app.ogc.paging import PageLimitMiddleware
@@ -90,9 +91,12 @@ def install(
     app.include_router(features.router, tags=["OGC API - Features"])
     install_parameter_parsers(app)
     install_crs(app)
+    if settings.api.geojson_in_sql:
+        install_cursor(app)
     install_query_checks(app, maximum=settings.api.max_page_size)
     if settings.api.geojson_in_sql:
-        install_fast_geojson(app, features, feature_links=settings.api.feature_links)
+        api = settings.api
+        install_fast_geojson(app, features, api.feature_links, api.number_matched)
     sizes = {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
     install_openapi(app, **sizes)
     # Inner-most: the limit is rewritten before tipg reads the query or builds its links.

@@ -30,6 +30,7 @@ from tipg.errors import InvalidGeometryColumnName
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
 
 from app.errors import InvalidParameter, NotFound
+from app.ogc.counting import MatchedCounter
 from app.ogc.crs import (
     CRS84,
     OUTPUT_CRS,
@@ -104,6 +105,12 @@ def _box_outlines(bbox: list[float]) -> list[dict[str, Any]]:
     return [box_outline(box_corners(box, CRS84), CRS84.srid) for box in halves]
 
 
+def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
+    if condition is None:
+        return where
+    return Expr(condition if where is None else {"op": "and", "args": [where.to_json(), condition]})
+
+
 class ServedCollection(PgCollection):
     def cql_where(  # tipg's signature; it passes every argument by keyword
         self,
@@ -153,21 +160,21 @@ class ServedCollection(PgCollection):
         conn: asyncpg.Connection,
         page: PageRequest,
         filters: dict[str, Any],
-        count: bool,
+        counter: MatchedCounter | None,
     ) -> GeoJsonPage:
         """The page as GeoJSON text from PostgreSQL (geojson_sql.py), with the same checks and
-        filters as `features`; `filters` are cql_where's arguments. With `count`, numberMatched
-        too (tipg's own count query)."""
+        filters as `features`; `filters` are cql_where's arguments. With a `counter`,
+        numberMatched as it counts (counting.py)."""
         _check_simplify(page.simplify)
         _check_ids(filters.get("ids"), self.id_column.type if self.id_column else None)
         if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
             raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
         where = self.cql_where(**filters)
-        result = await read_page(self, conn, replace(page, where=where))
-        if not count:
+        result = await read_page(self, conn, replace(page, where=_and(where, page.cursor)))
+        if counter is None:
             return result
-        params = page.function_parameters
-        matched = await self._features_count_query(conn, where=where, function_parameters=params)
+        functions = page.function_parameters
+        matched = await counter.matched(self, conn, where, functions, result.snapshot)
         return replace(result, matched=matched)
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:

@@ -24,7 +24,10 @@ from tipg.dependencies import function_parameters_query, properties_filter_query
 from tipg.errors import NotFound as TipgNotFound
 from tipg.resources.enums import MediaType
 
+from app.errors import InvalidParameter
+from app.ogc.counting import CountMode, MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
+from app.ogc.keyset import CURSOR, Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
 from app.ogc.overrides import route_dependants
 from app.ogc.responses import add_alternates
@@ -66,14 +69,30 @@ def _link(rel: str, href: str, media_type: str, title: str) -> dict[str, str]:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
+def _next_query(request: Request, page: GeoJsonPage, offset: int, order: Order | None) -> str:
+    """The next page's query: after the last id when ordered by the key (keyset.py), else
+    the next offset."""
+    query = dict(request.query_params)
+    if order is None:
+        return str(QueryParams({**query, "offset": offset + page.returned}))
+    query.pop("offset", None)
+    last = page.id_range[1] if order == "asc" else page.id_range[0]
+    return str(QueryParams({**query, CURSOR: str(last)}))
+
+
 def _paging_links(
-    request: Request, items_url: str, page: GeoJsonPage, limit: int, offset: int
+    request: Request,
+    items_url: str,
+    page: GeoJsonPage,
+    page_at: tuple[int, int],
+    order: Order | None,
 ) -> list[dict[str, str]]:
-    """tipg's next and prev links: by offset, next only while more are matched."""
+    """next while a feature follows the page; prev for a page reached by offset."""
+    limit, offset = page_at
     links = []
-    if page.matched is not None and page.matched - page.returned > offset:
-        after = QueryParams({**request.query_params, "offset": offset + page.returned})
-        links.append(_link("next", f"{items_url}?{after}", GEOJSON, "Next page"))
+    if page.more:
+        href = f"{items_url}?{_next_query(request, page, offset, order)}"
+        links.append(_link("next", href, GEOJSON, "Next page"))
     if offset:
         before = {k: v for k, v in request.query_params.items() if k != "offset"}
         before["offset"] = str(max(offset - limit, 0))
@@ -84,7 +103,7 @@ def _paging_links(
 def _page_request(values: dict[str, Any], limit: int, offset: int) -> PageRequest:
     request, collection = values["request"], values["collection"]
     return PageRequest(
-        sortby=values.get("sortby"),
+        sortby=total_order(collection, values.get("sortby")),
         properties=values.get("properties"),
         geom=values.get("geom_column"),
         limit=limit,
@@ -98,9 +117,12 @@ def _page_request(values: dict[str, Any], limit: int, offset: int) -> PageReques
 class FastGeoJson:
     """The GeoJSON answers of items and item, with tipg's factory for its links."""
 
-    def __init__(self, factory: LinkCachingFactory, feature_links: bool) -> None:
+    def __init__(
+        self, factory: LinkCachingFactory, feature_links: bool, counter: MatchedCounter
+    ) -> None:
         self.factory = factory
         self.feature_links = feature_links
+        self.counter = counter
 
     def _feature_links(self, request: Request, collection_id: str) -> tuple[str, str, str]:
         """(collection URL, item URL before the id, after it), as tipg builds them."""
@@ -120,12 +142,18 @@ class FastGeoJson:
     async def items(self, values: dict[str, Any]) -> Response:
         request, collection = values["request"], values["collection"]
         limit, offset = values["limit"], values.get("offset") or 0
+        order = key_order(collection, values.get("sortby"))
         page_request = _page_request(values, limit, offset)
+        after = request.query_params.get(CURSOR)
+        if after is not None:
+            if order is None:
+                raise InvalidParameter(f"{CURSOR} needs the page ordered by the key alone")
+            page_request = replace(page_request, cursor=cursor_condition(collection, order, after))
         if self.feature_links:
             links = self._feature_links(request, collection.id)
             page_request = replace(page_request, feature_links=links)
         async with request.app.state.pool.acquire() as conn:
-            page = await collection.geojson_page(conn, page_request, _filters(values), count=True)
+            page = await collection.geojson_page(conn, page_request, _filters(values), self.counter)
         items_url = self.factory.url_for(request, "items", collectionId=collection.id)
         query = f"?{request.query_params}" if request.query_params else ""
         envelope = {
@@ -139,7 +167,7 @@ class FastGeoJson:
             "links": [
                 self._collection_link(request, collection.id, "Collection"),
                 _link("self", items_url + query, GEOJSON, "Items"),
-                *_paging_links(request, items_url, page, limit, offset),
+                *_paging_links(request, items_url, page, (limit, offset), order),
             ],
         }
         if page.matched is None:
@@ -150,9 +178,7 @@ class FastGeoJson:
         request, collection, item_id = values["request"], values["collection"], values["itemId"]
         filters = {"ids": [item_id], "geom": values.get("geom_column")}
         async with request.app.state.pool.acquire() as conn:
-            page = await collection.geojson_page(
-                conn, _page_request(values, 1, 0), filters, count=False
-            )
+            page = await collection.geojson_page(conn, _page_request(values, 1, 0), filters, None)
         if not page.returned:
             raise TipgNotFound(f"Item {item_id} in Collection {collection.id} does not exist.")
         self_href = self.factory.url_for(
@@ -183,8 +209,10 @@ def _replace_endpoint(app: FastAPI, path: str, fast: Endpoint, needs_key: bool) 
         dependant.call = endpoint
 
 
-def install_fast_geojson(app: FastAPI, factory: LinkCachingFactory, feature_links: bool) -> None:
+def install_fast_geojson(
+    app: FastAPI, factory: LinkCachingFactory, feature_links: bool, count: CountMode
+) -> None:
     """GeoJSON items and item from geojson_sql.py; after every dependency is in place."""
-    fast = FastGeoJson(factory, feature_links)
+    fast = FastGeoJson(factory, feature_links, MatchedCounter(count))
     _replace_endpoint(app, ITEMS_PATH, fast.items, needs_key=False)
     _replace_endpoint(app, ITEM_PATH, fast.item, needs_key=True)

@@ -65,6 +65,7 @@ class PageRequest:
     bbox_only: bool | None = None
     simplify: float | None = None
     function_parameters: dict[str, str] = field(default_factory=dict)
+    cursor: dict[str, Any] | None = None  # CQL2 JSON: the rows after a keyset cursor
     # (collection URL, item URL before the id, after it): each feature's links; None: none
     feature_links: tuple[str, str, str] | None = None
 
@@ -73,6 +74,9 @@ class PageRequest:
 class GeoJsonPage:
     returned: int
     features: bytes  # the features, comma-separated, UTF-8: what goes between `[` and `]`
+    snapshot: str = ""  # the statement's pg_current_snapshot() (counting.py)
+    more: bool = False  # a feature follows the page (one more row was read to know)
+    id_range: tuple[Any, Any] = (None, None)  # the page's smallest and largest id (keyset.py)
     matched: int | None = None
 
 
@@ -88,7 +92,7 @@ def _inner_select(collection: PgCollection, page: PageRequest, params: list[Any]
             collection._from(page.function_parameters, params),
             collection._where_clause(page.where),
             collection._sortby(page.sortby),
-            f"LIMIT {int(page.limit)} OFFSET {int(page.offset)}",
+            f"LIMIT {int(page.limit) + 1} OFFSET {int(page.offset)}",  # +1: is there more?
         ]
     )
 
@@ -125,7 +129,8 @@ def _links_json(links: tuple[str, str, str], params: list[Any]) -> str:
 
 
 def page_sql(collection: PgCollection, page: PageRequest) -> tuple[str, list[Any]]:
-    """The statement returning (number of features, their GeoJSON as UTF-8 bytes)."""
+    """The statement returning the page's number of features, their GeoJSON as UTF-8 bytes,
+    the snapshot, whether more follow, and its smallest and largest id."""
     params: list[Any] = []
     inner = _inner_select(collection, page, params)
     properties = properties_json(collection, collection.columns(page.properties))
@@ -136,10 +141,15 @@ def page_sql(collection: PgCollection, page: PageRequest) -> tuple[str, list[Any
     feature = FEATURE_JSON.replace(":properties", properties)
     if page.feature_links is not None:
         feature += _links_json(page.feature_links, params)
+    on_page = f"FILTER (WHERE tipg_n <= {int(page.limit)})"
     sql = (
-        "SELECT count(*)::int, convert_to(coalesce(string_agg(feature, ','), ''), 'UTF8')"
-        f" FROM (SELECT {feature} || '}}' AS feature"
-        f" FROM (SELECT *, {geojson} AS tipg_geojson FROM ({inner}) AS f0) AS f) AS page"
+        f"SELECT count(*) {on_page},"
+        f" convert_to(coalesce(string_agg(feature, ',') {on_page}, ''), 'UTF8'),"
+        f" pg_current_snapshot()::text, count(*) > {int(page.limit)},"
+        f" min(tipg_id) {on_page}, max(tipg_id) {on_page}"
+        f" FROM (SELECT {feature} || '}}' AS feature, f.tipg_id, f.tipg_n"
+        f" FROM (SELECT *, {geojson} AS tipg_geojson, row_number() OVER () AS tipg_n"
+        f" FROM ({inner}) AS f0) AS f) AS page"
     )
     return sql, params
 
@@ -150,4 +160,6 @@ async def read_page(
     sql, params = page_sql(collection, page)
     row = await conn.fetchrow(sql, *params)
     assert row is not None  # an aggregate always returns one row
-    return GeoJsonPage(returned=row[0], features=row[1])
+    return GeoJsonPage(
+        returned=row[0], features=row[1], snapshot=row[2], more=row[3], id_range=(row[4], row[5])
+    )

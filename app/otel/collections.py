@@ -10,6 +10,7 @@ from opentelemetry import metrics, trace
 from tipg.collections import ItemList
 
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
+from app.ogc.counting import MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 
 _meter = metrics.get_meter(__name__)
@@ -63,11 +64,15 @@ class ObservedCollection(ServedCollection):
         return items
 
     async def geojson_page(
-        self, conn: asyncpg.Connection, page: PageRequest, filters: dict[str, Any], count: bool
+        self,
+        conn: asyncpg.Connection,
+        page: PageRequest,
+        filters: dict[str, Any],
+        counter: MatchedCounter | None,
     ) -> GeoJsonPage:
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes(page_attributes(page, filters))
-        result = await super().geojson_page(conn, page, filters, count)
+        result = await super().geojson_page(conn, page, filters, counter)
         self._observe(result.returned, result.matched)
         return result

@@ -1,0 +1,133 @@
+"""numberMatched modes (app/ogc/counting.py): `cached` stays exact through writes and counts
+only when the data changed; `exact`, `estimate` and `none` do what they say."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from fastapi.testclient import TestClient
+
+from app.ogc.counting import MatchedCounter
+from data.grants import grant_read_only
+from harness.database import run_sql
+
+SCHEMA = "wfs3_counting"
+ITEMS = f"/collections/{SCHEMA}.sightings/items"
+
+
+@pytest.fixture(scope="module")
+def sightings(database_url: str) -> str:
+    for statement in (
+        f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE",
+        f"CREATE SCHEMA {SCHEMA}",
+        f"CREATE TABLE {SCHEMA}.sightings (id int PRIMARY KEY, kind text,"
+        " geom geometry(Point, 4326))",
+        f"INSERT INTO {SCHEMA}.sightings SELECT n, CASE WHEN n % 2 = 0 THEN 'smoke' ELSE 'fire'"
+        " END, ST_SetSRID(ST_MakePoint(n % 50, n % 40), 4326) FROM generate_series(1, 100) n",
+    ):
+        run_sql(database_url, statement)
+    asyncio.run(grant_read_only(database_url, "wfs3_reader", [SCHEMA]))
+    return database_url
+
+
+@pytest.fixture(scope="module")
+def app_in(sightings: str, make_app: Callable[..., Any]) -> Iterator[Callable[[str], TestClient]]:
+    clients: dict[str, TestClient] = {}
+
+    def client_for(mode: str) -> TestClient:
+        if mode not in clients:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("WFS3_DB_SCHEMAS", SCHEMA)
+                clients[mode] = TestClient(make_app(number_matched=mode)).__enter__()
+        return clients[mode]
+
+    yield client_for
+    for client in clients.values():
+        client.__exit__(None, None, None)
+
+
+def matched(client: TestClient, **params: Any) -> Any:
+    response = client.get(ITEMS, params={"limit": 5, **params})
+    assert response.status_code == 200, response.text
+    return response.json().get("numberMatched")
+
+
+def test_cached_counts_follow_every_write_at_once(
+    app_in: Callable[[str], TestClient], sightings: str
+) -> None:
+    client = app_in("cached")
+    assert matched(client) == 100 and matched(client, kind="smoke") == 50
+    run_sql(sightings, f"INSERT INTO {SCHEMA}.sightings VALUES (101, 'smoke', NULL)")
+    assert matched(client) == 101 and matched(client, kind="smoke") == 51
+    run_sql(sightings, f"DELETE FROM {SCHEMA}.sightings WHERE id IN (1, 2, 101)")
+    assert matched(client) == 98 and matched(client, kind="smoke") == 49
+    run_sql(
+        sightings, f"INSERT INTO {SCHEMA}.sightings VALUES (1, 'fire', NULL), (2, 'smoke', NULL)"
+    )
+    assert matched(client) == 100
+
+
+def test_cached_counts_only_when_the_snapshot_changed(sightings: str, client: TestClient) -> None:
+    """Two counts of one filter under one snapshot: one count(*) statement; after a commit, a
+    second. (The statements are read from asyncpg's query logger.)"""
+    collection = client.app.state.collection_catalog["collections"]["public.fire_lines"]
+
+    async def run() -> list[int]:
+        counter = MatchedCounter("cached")
+        conn = await asyncpg.connect(sightings)
+        counts: list[str] = []
+        conn.add_query_logger(lambda record: counts.append(record.query))
+        try:
+            snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
+            first = await counter.matched(collection, conn, None, {}, snapshot)
+            again = await counter.matched(collection, conn, None, {}, snapshot)
+            await asyncio.sleep(0)  # asyncpg hands records to loggers with call_soon
+            queries_before = sum("count(*)" in query for query in counts)
+            await conn.execute(f"UPDATE {SCHEMA}.sightings SET kind = kind WHERE id = 3")
+            changed = await conn.fetchval("SELECT pg_current_snapshot()::text")
+            assert changed != snapshot
+            third = await counter.matched(collection, conn, None, {}, changed)
+            await asyncio.sleep(0)
+            assert first == again == third
+            return [queries_before, sum("count(*)" in query for query in counts)]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(run()) == [1, 2]
+
+
+def test_exact_counts_every_time(app_in: Callable[[str], TestClient]) -> None:
+    assert matched(app_in("exact")) == 100 and matched(app_in("exact"), kind="fire") == 50
+
+
+def test_estimate_is_the_planners(app_in: Callable[[str], TestClient], sightings: str) -> None:
+    estimate = matched(app_in("estimate"))
+    planned = run_sql(
+        sightings,
+        f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{SCHEMA}.sightings'::regclass",
+    )
+    assert isinstance(estimate, int) and (planned <= 0 or abs(estimate - planned) <= 1)
+
+
+def test_none_omits_it_and_pages_while_full(app_in: Callable[[str], TestClient]) -> None:
+    client = app_in("none")
+    full = client.get(ITEMS, params={"limit": 10}).json()
+    assert "numberMatched" not in full and full["numberReturned"] == 10
+    assert any(link["rel"] == "next" for link in full["links"])
+    last = client.get(ITEMS, params={"limit": 10, "offset": 95}).json()
+    assert last["numberReturned"] == 5 and not any(link["rel"] == "next" for link in last["links"])
+
+
+def test_the_services_connections_skip_jit_and_generic_plans(client: TestClient) -> None:
+    """The session settings every pooled connection gets (app/db/lifespan.py)."""
+
+    async def settings() -> list[str]:
+        async with client.app.state.pool.acquire() as conn:
+            names = ("jit", "plan_cache_mode", "TimeZone")
+            return [await conn.fetchval(f"SHOW {name}") for name in names]
+
+    assert client.portal.call(settings) == ["off", "force_custom_plan", "UTC"]  # type: ignore[union-attr]
