@@ -2,7 +2,8 @@
 
 A server that ignores a parameter (a filter it does not understand, say) answers faster and
 wrongly; its figure for that kind is then not comparable and the report says so. Compared on the
-first path of each kind: numberMatched (when both give it), the number of features, the item id.
+first path of each kind: numberMatched (when both give it), the number of features and the first
+one's id (a server that ignores `after` or `offset` answers page 1), the item id.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import httpx2 as httpx
 def _summary(body: dict[str, Any]) -> tuple[Any, ...]:
     if body.get("type") == "Feature":
         return ("feature", str(body.get("id")))
-    return ("collection", body.get("numberMatched"), len(body.get("features", [])))
+    features = body.get("features", [])
+    first = str(features[0].get("id")) if features else None
+    return ("collection", body.get("numberMatched"), len(features), first)
 
 
 def fetch_summary(base: str, path: str) -> tuple[Any, ...] | None:
@@ -32,5 +35,5 @@ def same_answer(ours: tuple[Any, ...] | None, theirs: tuple[Any, ...] | None) ->
     if ours is None or theirs is None or ours[0] != theirs[0]:
         return False
     if ours[0] == "collection" and None in (ours[1], theirs[1]):
-        return ours[2] == theirs[2]  # one of them does not count matches
+        return ours[2:] == theirs[2:]  # one of them does not count matches
     return ours == theirs

@@ -1,9 +1,12 @@
-"""Case (f), the database's own limit: the exact SQL our service issues for each request, run by
-asyncpg with the same concurrency as wrk's connections, with no HTTP and no Python web stack.
+"""Cases (f) and (g), the database's own limit, run by asyncpg with the same concurrency as
+wrk's connections, with no HTTP and no Python web stack:
 
-The SQL is captured by serving each path once in-process (our app, untraced) with asyncpg's
-`fetch`/`fetchval` recording what they are given; a "request" is then its statements in order on
-one connection, as the service runs them.
+- (f) the exact SQL our service issues for each request once warm (its numberMatched counts are
+  cached, app/ogc/counting.py): captured by serving each path twice in-process (our app,
+  untraced) with asyncpg's `fetch`/`fetchval`/`fetchrow` recording the second time;
+- (g) the best SQL for the answer: the page as one JSON text built in SQL, no count: the page
+  statement alone (app/ogc/geojson_sql.py). A "request" is its statements in order on one
+  connection, as the service runs them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ Statement = tuple[str, str, tuple[Any, ...]]  # method, SQL, arguments
 
 @contextmanager
 def _recording(into: list[Statement]) -> Iterator[None]:
-    originals = {name: getattr(asyncpg.Connection, name) for name in ("fetch", "fetchval")}
+    methods = ("fetch", "fetchval", "fetchrow")
+    originals = {name: getattr(asyncpg.Connection, name) for name in methods}
 
     def wrap(name: str) -> Any:
         async def recorded(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
@@ -47,15 +51,21 @@ def _recording(into: list[Statement]) -> Iterator[None]:
 
 
 def capture(database_url: str, paths: list[str]) -> list[list[Statement]]:
-    """The statements each path makes our service run."""
+    """The statements each path makes our service run once warm (the second time it is served)."""
     captured: list[list[Statement]] = []
     with TestClient(create_app(make_settings(database_url))) as client:
         for path in paths:
+            assert client.get(path).status_code == 200, path
             statements: list[Statement] = []
             with _recording(statements):
                 assert client.get(path).status_code == 200, path
             captured.append(statements)
     return captured
+
+
+def best(requests: list[list[Statement]]) -> list[list[Statement]]:
+    """(g): each request's page statement alone (the one that aggregates the GeoJSON text)."""
+    return [[s for s in statements if "string_agg(feature" in s[1]] for statements in requests]
 
 
 async def _replay(

@@ -29,10 +29,22 @@ FULL = {"kinds": list(KINDS), "rounds": 3, "seconds": 4}
 QUICK = {"kinds": ["items_10", "bbox", "item"], "rounds": 3, "seconds": 2}
 CONNECTIONS = 8
 SCALING_KIND = "items_100"
+BIG_PAGE = "/collections/public.fire_detections/items?limit=10000"
+Running = Server | servers.ExternalServer
 
 
-def rss_mb(server: Server) -> float:
+def big_pages(server: Running, seconds: float) -> dict[str, float]:
+    """One worker's resident memory idle, then while serving limit=10000 pages of detections."""
+    idle = rss_mb(server) or 0.0
+    wrk.run(server.base, [BIG_PAGE], seconds, CONNECTIONS)
+    after = rss_mb(server) or 0.0
+    return {"idle_mb": idle, "after_mb": after, "grown_mb": round(after - idle, 1)}
+
+
+def rss_mb(server: Server | servers.ExternalServer) -> float | None:
     """Resident memory of the server process (one uvicorn worker: the process itself)."""
+    if server.process is None:
+        return None
     status = Path(f"/proc/{server.process.pid}/status").read_text()
     kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
     return round(kb / 1024, 1)
@@ -40,12 +52,12 @@ def rss_mb(server: Server) -> float:
 
 def run_rounds(
     plan: dict[str, Any],
-    running: dict[str, tuple[servers.Case, Server]],
+    running: dict[str, tuple[servers.Case, Running]],
     sql: dict[str, list[list[dbonly.Statement]]],
     database_url: str,
 ) -> dict[str, Any]:
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    rss: dict[str, list[float]] = {name: [rss_mb(s)] for name, (_, s) in running.items()}
+    rss: dict[str, list[float]] = {name: [] for name in running}
     for round_number in range(1, plan["rounds"] + 1):
         for kind in plan["kinds"]:
             for name, (case, server) in running.items():
@@ -53,10 +65,12 @@ def run_rounds(
                     server.base, paths(kind, case.dialect, SIZES), plan["seconds"], CONNECTIONS
                 )
                 runs.setdefault(name, {}).setdefault(kind, []).append(asdict(result))
-                rss[name].append(rss_mb(server))
-            if any(sql.get(kind, [])):  # requests that run no SQL (/collections) have no (f)
-                result = dbonly.run(database_url, sql[kind], plan["seconds"], CONNECTIONS)
-                runs.setdefault("database", {}).setdefault(kind, []).append(asdict(result))
+                if (resident := rss_mb(server)) is not None:
+                    rss[name].append(resident)
+            for case, requests in (("database", sql[kind]), ("best_sql", dbonly.best(sql[kind]))):
+                if all(requests):  # requests that run no such SQL (/collections) have none
+                    result = dbonly.run(database_url, requests, plan["seconds"], CONNECTIONS)
+                    runs.setdefault(case, {}).setdefault(kind, []).append(asdict(result))
             print(f"round {round_number} {kind}: {_latest(runs, kind)}", flush=True)
     return {"runs": runs, "rss_mb": rss}
 
@@ -71,7 +85,7 @@ def _latest(runs: dict[str, dict[str, list[dict[str, Any]]]], kind: str) -> str:
 
 
 def check_answers(
-    plan: dict[str, Any], running: dict[str, tuple[servers.Case, Server]]
+    plan: dict[str, Any], running: dict[str, tuple[servers.Case, Running]]
 ) -> dict[str, list[str]]:
     """case -> the kinds it answers differently from ours (so its figures are not comparable)."""
     _, ours = running["untraced"]
@@ -124,9 +138,11 @@ def main() -> None:
             for case in servers.cases(collector, pygeoapi_env)
         }
         measured_answers = check_answers(plan, running)
+        # Memory first, while the untraced worker has served only the answer checks.
+        measured: dict[str, Any] = {"big_pages": big_pages(running["untraced"][1], 4)}
         for case, server in running.values():  # warm-up: pools, caches
             wrk.run(server.base, paths(plan["kinds"][0], case.dialect, SIZES), 1, CONNECTIONS)
-        measured = run_rounds(plan, running, sql, database_url)
+        measured |= run_rounds(plan, running, sql, database_url)
         labels = {name: case.label for name, (case, _) in running.items()}
         measured["scaling"] = scaling(database_url, collector, plan)
         measured["differs"] = measured_answers
@@ -143,7 +159,11 @@ def main() -> None:
         "rounds": plan["rounds"],
         "seconds": plan["seconds"],
         "kinds": {k: KINDS[k][0] for k in plan["kinds"]},
-        "labels": {**labels, "database": "(f) database only (asyncpg, same SQL)"},
+        "labels": {
+            **labels,
+            "database": "(f) database only (asyncpg, same SQL)",
+            "best_sql": "(g) database only, best SQL (the page as one JSON text, no count)",
+        },
         **measured,
         "wall_seconds": round(time.time() - started_at),
     }

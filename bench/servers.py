@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bench.workload import PYGEOAPI, TIPG, Dialect
+from bench.workload import PG_FEATURESERV, PYGEOAPI, TIPG, Dialect
 from harness.server_process import ROOT, Server, free_port, running_server
 
 PYGEOAPI_VENV = ROOT / ".cache/pygeoapi-venv"
@@ -27,6 +27,20 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     command: list[str] | None = None  # None: startup.sh, as production
     ready_path: str = "/readyz"
+    external: str | None = None  # a server started by hand, at this address (not ours to start)
+
+
+@dataclass
+class ExternalServer:
+    """A server someone else runs: only its address is known (no process, no memory figure)."""
+
+    base: str
+    process: None = None
+
+
+# pg_featureserv (CrunchyData) is measured by hand: built from its source outside the
+# repository, serving wfs3_bench with `sortby=id` and the same pool size; its address here.
+PG_FEATURESERV_VARIABLE = "BENCH_PG_FEATURESERV"
 
 
 def uvicorn(python_bin: Path, target: str, workers: int = 1) -> list[str]:
@@ -61,11 +75,22 @@ def cases(collector_endpoint: str, pygeoapi_env: dict[str, str]) -> list[Case]:
             command=uvicorn(PYGEOAPI_VENV / "bin", "pygeoapi.starlette_app:APP"),
             ready_path="/conformance?f=json",
         ),
+        *_pg_featureserv(),
     ]
 
 
+def _pg_featureserv() -> list[Case]:
+    address = os.environ.get(PG_FEATURESERV_VARIABLE, "").rstrip("/")
+    if not address:
+        return []  # the report then says "not measured"
+    return [Case("pg_featureserv", "(h) pg_featureserv", PG_FEATURESERV, external=address)]
+
+
 @contextlib.contextmanager
-def start(case: Case, database_url: str) -> Iterator[Server]:
+def start(case: Case, database_url: str) -> Iterator[Server | ExternalServer]:
+    if case.external is not None:
+        yield ExternalServer(case.external)
+        return
     # WEB_CONCURRENCY=1 unless the case says otherwise; the collector's own logs stay quiet.
     env = {"WEB_CONCURRENCY": "1", **case.env}
     with running_server(database_url, case.command, ready_path=case.ready_path, **env) as server:

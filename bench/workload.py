@@ -22,10 +22,11 @@ class Dialect:
     name: str
     qualified: bool  # tipg: `public.fire_perimeters`; pygeoapi: `fire_perimeters`
     json_param: str  # pygeoapi wants f=json, tipg answers JSON without it
+    items_param: str = ""  # pg_featureserv orders by id only when asked (sortby=id)
 
     def items(self, table: str, query: str = "") -> str:
         collection = f"public.{table}" if self.qualified else table
-        params = "&".join(p for p in (query, self.json_param) if p)
+        params = "&".join(p for p in (query, self.json_param, self.items_param) if p)
         return f"/collections/{collection}/items" + (f"?{params}" if params else "")
 
     def item(self, table: str, item_id: int) -> str:
@@ -36,6 +37,12 @@ class Dialect:
 
 TIPG = Dialect("tipg", qualified=True, json_param="")
 PYGEOAPI = Dialect("pygeoapi", qualified=False, json_param="f=json")
+PG_FEATURESERV = Dialect("pg_featureserv", qualified=True, json_param="", items_param="sortby=id")
+
+
+def _deep(sizes: dict[str, int]) -> int:
+    """Where the page holding feature 90 % of the way through the perimeters starts."""
+    return int(sizes["perimeters"] * 0.9) - 100
 
 
 def _bbox(rng: random.Random, size: float = 2.0) -> str:
@@ -75,6 +82,14 @@ KINDS: dict[str, tuple[str, Builder]] = {
             f"limit=50&filter-lang=cql2-text&filter=acres%20%3E%20{r.randrange(100, 20000)}"
             "%20AND%20state%20%3D%20%27CA%27",
         ),
+    ),
+    "deep_offset": (
+        "perimeters, limit=100, the page at 90 % of the table by offset",
+        lambda d, r, s: d.items("fire_perimeters", f"limit=100&offset={_deep(s)}"),
+    ),
+    "deep_cursor": (
+        "perimeters, limit=100, the same page by the cursor a next link carries (after=<id>)",
+        lambda d, r, s: d.items("fire_perimeters", f"limit=100&after={_deep(s)}"),
     ),
     "item": (
         "one perimeter by random id",
