@@ -127,7 +127,7 @@ def test_the_services_connections_skip_jit_and_generic_plans(client: TestClient)
 
     async def settings() -> list[str]:
         async with client.app.state.pool.acquire() as conn:
-            names = ("jit", "plan_cache_mode", "TimeZone")
+            names = ("jit", "plan_cache_mode", "max_parallel_workers_per_gather", "TimeZone")
             return [await conn.fetchval(f"SHOW {name}") for name in names]
 
-    assert client.portal.call(settings) == ["off", "force_custom_plan", "UTC"]  # type: ignore[union-attr]
+    assert client.portal.call(settings) == ["off", "force_custom_plan", "0", "UTC"]  # type: ignore[union-attr]

@@ -80,12 +80,16 @@ class Database:
             server_settings={
                 "statement_timeout": str(pool.statement_timeout_ms),
                 "application_name": "veda-wfs3",
-                # Our statements are short: compiling them (JIT) cost more than it saved, ~19
-                # of a 40 ms bbox count (docs/operations.md).
+                # Our statements are short: compiling them (JIT) costs more than it saves (a
+                # 2°x2° bbox count over 1M points: 16.3 ms with, 13.1 ms without; bench/plans.py).
                 "jit": "off",
                 # Values are inlined, yet never let a reused statement fall to a generic plan
                 # that ignores the box it was given.
                 "plan_cache_mode": "force_custom_plan",
+                # Parallel workers for a page or a count cost more to start than they save
+                # (the same count: 25.0 ms with two, 14.8 ms without; bench/plans.py), and a
+                # service's concurrent requests already keep the cores busy.
+                "max_parallel_workers_per_gather": "0",
                 # PostgreSQL writes the GeoJSON's timestamps: in UTC, as tipg's encoder did.
                 "TimeZone": "UTC",
             },
