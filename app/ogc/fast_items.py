@@ -139,11 +139,10 @@ class FastGeoJson:
         link = _link("collection", href, "application/json", title or "")
         return link if title else {k: v for k, v in link.items() if k != "title"}
 
-    async def items(self, values: dict[str, Any]) -> Response:
+    def _items_request(self, values: dict[str, Any], order: Order | None) -> PageRequest:
+        """The page to read: tipg's parameters, the cursor (keyset.py), the feature links."""
         request, collection = values["request"], values["collection"]
-        limit, offset = values["limit"], values.get("offset") or 0
-        order = key_order(collection, values.get("sortby"))
-        page_request = _page_request(values, limit, offset)
+        page_request = _page_request(values, values["limit"], values.get("offset") or 0)
         after = request.query_params.get(CURSOR)
         if after is not None:
             if order is None:
@@ -152,6 +151,13 @@ class FastGeoJson:
         if self.feature_links:
             links = self._feature_links(request, collection.id)
             page_request = replace(page_request, feature_links=links)
+        return page_request
+
+    async def items(self, values: dict[str, Any]) -> Response:
+        request, collection = values["request"], values["collection"]
+        limit, offset = values["limit"], values.get("offset") or 0
+        order = key_order(collection, values.get("sortby"))
+        page_request = self._items_request(values, order)
         async with request.app.state.pool.acquire() as conn:
             page = await collection.geojson_page(conn, page_request, _filters(values), self.counter)
         items_url = self.factory.url_for(request, "items", collectionId=collection.id)
