@@ -87,3 +87,45 @@ def test_the_last_spans_reach_the_collector_on_stop(
         for line in output.splitlines()
         if line.strip() and any(failure in line for failure in EXPORT_FAILURE)
     ], output.decode()[-3000:]
+
+
+def _pids_with(variable: str) -> list[int]:
+    """Processes whose environment holds `variable` (NAME=value): ours, found without a pid."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and variable.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_make_run_stops_the_collector_on_sigterm_to_its_group(database_url: str) -> None:
+    """Through `make run`, as the README says to start it: SIGTERM to the group reaches make
+    too, which passes it on to run.sh; the collector (in a session of its own, so the group's
+    signal does not reach it) must still be stopped, not left holding its ports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env, base = _environment(database_url, Path(tmp) / "collector.log")
+        marker = f"OTELCOL_HEALTH_PORT={env['OTELCOL_HEALTH_PORT']}"
+        with (Path(tmp) / "run.log").open("wb") as out:
+            run = subprocess.Popen(
+                ["make", "--no-print-directory", "run"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        try:
+            eventually(lambda: _ready(base) or run.poll() is not None, seconds=120, what="ready")
+            assert run.poll() is None, (Path(tmp) / "run.log").read_text()[-3000:]
+            assert _pids_with(marker), "no collector started"
+            os.killpg(run.pid, signal.SIGTERM)
+            run.wait(timeout=60)
+            # make may exit before run.sh has finished stopping the collector: wait for that,
+            # with a deadline (an orphaned collector never goes).
+            eventually(lambda: not _pids_with(marker), seconds=30, what="the collector stopped")
+        finally:
+            for pid in _pids_with(marker):
+                os.kill(pid, signal.SIGKILL)
