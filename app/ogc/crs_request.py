@@ -10,12 +10,11 @@ the lists to the JSON tipg built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
-from fastapi.dependencies.utils import get_dependant
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +22,7 @@ from tipg.collections import Collection
 
 from app.errors import InvalidParameter
 from app.ogc.crs import OUTPUT_CRS, Crs, choose_crs, crs_metadata, offered_crs
-from app.ogc.overrides import route_dependants
+from app.ogc.overrides import append_dependency
 from app.ogc.params import CollectionDep, _echo
 
 ITEMS_PATH = "/collections/{collectionId}/items"
@@ -111,21 +110,10 @@ class ContentCrsMiddleware:
         await self.app(scope, receive, send_with_crs)
 
 
-Check = Callable[..., Coroutine[Any, Any, None]]
-
-
-def _append(app: FastAPI, paths: tuple[str, ...], call: Check) -> None:
-    found = [(path, d) for path, d in route_dependants(app) if path in paths]
-    if {path for path, _ in found} != set(paths):
-        raise RuntimeError(f"tipg's routes {paths} not all found: CRS parameters not installed")
-    for path, dependant in found:
-        dependant.dependencies.append(get_dependant(path=path, call=call))
-
-
 def install_crs(app: FastAPI) -> None:
     """The CRS parameters on items and item, the lists on the collection routes, the header.
     Before query_check.py's install, which reads each route's declared parameters."""
-    _append(app, (ITEMS_PATH,), items_crs_query)
-    _append(app, (ITEM_PATH,), item_crs_query)
-    _append(app, COLLECTION_PATHS, describe_crs)
+    append_dependency(app, items_crs_query, ITEMS_PATH)
+    append_dependency(app, item_crs_query, ITEM_PATH)
+    append_dependency(app, describe_crs, *COLLECTION_PATHS)
     app.add_middleware(ContentCrsMiddleware)

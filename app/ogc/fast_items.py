@@ -29,7 +29,7 @@ from app.ogc.counting import CountMode, MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.keyset import CURSOR, Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
-from app.ogc.overrides import route_dependants
+from app.ogc.overrides import dependants_at
 from app.ogc.responses import add_alternates
 
 ITEMS_PATH = "/collections/{collectionId}/items"
@@ -200,10 +200,7 @@ class FastGeoJson:
 
 
 def _replace_endpoint(app: FastAPI, path: str, fast: Endpoint, needs_key: bool) -> None:
-    found = [dependant for route_path, dependant in route_dependants(app) if route_path == path]
-    if not found:
-        raise RuntimeError(f"tipg's {path} route not found: GeoJSON fast path not installed")
-    for dependant in found:
+    for _, dependant in dependants_at(app, path):
         tipg_endpoint: Endpoint = dependant.call  # type: ignore[assignment]
 
         async def endpoint(tipg_endpoint: Endpoint = tipg_endpoint, **values: Any) -> Any:

@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query
-from fastapi.dependencies.utils import get_dependant
 from tipg.collections import Collection
 from tipg.dependencies import ItemsOutputType
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
 from app.ogc.catalog import INTEGER_TYPES
-from app.ogc.overrides import route_dependants
+from app.ogc.overrides import append_dependency
 from app.ogc.params import _echo
 
 CURSOR = "after"
@@ -80,6 +79,4 @@ async def cursor_query(
 
 def install_cursor(app: FastAPI) -> None:
     """Declare `after` on the items route (before query_check.py reads the declared names)."""
-    for path, dependant in route_dependants(app):
-        if path == ITEMS_PATH:
-            dependant.dependencies.append(get_dependant(path=path, call=cursor_query))
+    append_dependency(app, cursor_query, ITEMS_PATH)

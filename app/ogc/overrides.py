@@ -32,6 +32,21 @@ def route_dependants(app: FastAPI) -> Iterator[tuple[str, Dependant]]:
             yield from ((c.path_format, c.dependant) for c in contexts() if c.dependant is not None)
 
 
+def dependants_at(app: FastAPI, *paths: str) -> list[tuple[str, Dependant]]:
+    """(path, dependency tree) of the routes at `paths`; fails (at start-up) when one of them is
+    not found, so that a tipg upgrade that moves a route cannot silently skip a hook."""
+    found = [(path, dependant) for path, dependant in route_dependants(app) if path in paths]
+    if missing := set(paths) - {path for path, _ in found}:
+        raise RuntimeError(f"tipg's routes {sorted(missing)} not found")
+    return found
+
+
+def append_dependency(app: FastAPI, call: Callable[..., Any], *paths: str) -> None:
+    """One more dependency, `call`, at the end of each of these routes' dependency trees."""
+    for path, dependant in dependants_at(app, *paths):
+        dependant.dependencies.append(get_dependant(path=path, call=call))
+
+
 def _route_dependants(app: FastAPI) -> Iterator[Dependant]:
     return (dependant for _, dependant in route_dependants(app))
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 
 from app.errors import InvalidParameter
 from app.ogc.collection_paths import filterable_properties
-from app.ogc.overrides import route_dependants
+from app.ogc.overrides import dependants_at
 from app.ogc.params import CollectionDep, _echo
 
 ITEMS_PATH = "/collections/{collectionId}/items"
@@ -77,9 +77,6 @@ def items_query_check(known: set[str], maximum: int) -> Callable[..., Coroutine[
 
 def install_query_checks(app: FastAPI, maximum: int) -> None:
     """Add the check to the items route; fails at start-up when tipg's route is not found."""
-    items = [dependant for path, dependant in route_dependants(app) if path == ITEMS_PATH]
-    if not items:
-        raise RuntimeError(f"tipg's {ITEMS_PATH} route not found: query checks not installed")
-    for dependant in items:
+    for _, dependant in dependants_at(app, ITEMS_PATH):
         check = items_query_check(declared_query_names(dependant), maximum)
         dependant.dependencies.append(get_dependant(path=ITEMS_PATH, call=check))
