@@ -35,6 +35,10 @@ Private APIs relied upon (each guarded by a test that fails when it changes):
   .use_cache/.scope`, `fastapi.dependencies.utils.get_dependant`, and an included router's
   `effective_route_contexts()` (FastAPI >= 0.137) (overrides.py; install fails at start-up if
   no parser was swapped, and tests/test_tipg_hooks.py checks each parser is reached).
+- FastAPI's router tries `app.router.routes` in order and accepts a plain Starlette `BaseRoute`
+  there: the fast lanes go first, before tipg's items and item routes; they match paths with
+  starlette's private `_utils.get_route_path`, as its own routes do (fast_lane.py;
+  tests/test_fast_lane.py counts the requests each lane serves).
 - pydantic's `model_construct(_fields_set=..., **obj.__dict__)` to turn tipg's PgCollection into
   our subclass without validating again (catalog.served; tests/test_tipg_hooks.py).
 Outside this package: asyncpg's `Connection._params/_addr` (app/otel/sql_spans.py;
@@ -55,6 +59,7 @@ from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.crs_request import install_crs
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.fast_items import install_fast_geojson
+from app.ogc.fast_lane import install_fast_lanes
 from app.ogc.keyset import install_cursor
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
@@ -96,7 +101,8 @@ def install(
     install_query_checks(app, maximum=settings.api.max_page_size)
     if settings.api.geojson_in_sql:
         api = settings.api
-        install_fast_geojson(app, features, api.feature_links, api.number_matched)
+        fast = install_fast_geojson(app, features, api.feature_links, api.number_matched)
+        install_fast_lanes(app, fast, maximum=api.max_page_size)
     sizes = {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
     install_openapi(app, **sizes)
     # Inner-most: the limit is rewritten before tipg reads the query or builds its links.

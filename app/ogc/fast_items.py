@@ -214,8 +214,9 @@ def _replace_endpoint(app: FastAPI, path: str, fast: Endpoint, needs_key: bool) 
 
 def install_fast_geojson(
     app: FastAPI, factory: LinkCachingFactory, feature_links: bool, count: CountMode
-) -> None:
+) -> FastGeoJson:
     """GeoJSON items and item from geojson_sql.py; after every dependency is in place."""
     fast = FastGeoJson(factory, feature_links, MatchedCounter(count))
     _replace_endpoint(app, ITEMS_PATH, fast.items, needs_key=False)
     _replace_endpoint(app, ITEM_PATH, fast.item, needs_key=True)
+    return fast
