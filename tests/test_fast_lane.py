@@ -18,6 +18,7 @@ from app.ogc.fast_items import ITEM_PATH, ITEMS_PATH
 from app.ogc.fast_lane import FastLaneRoute
 from data.load import SAMPLE_COLLECTIONS
 
+CQL2_JSON = '{"op":"<","args":[{"property":"id"},4]}'
 # Queries the lane takes; {after} is filled with the cursor of the collection's first page.
 LANE_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("", {}),
@@ -34,6 +35,21 @@ LANE_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("limit=5&bbox=1,2,3", {}),  # refused by bbox_query itself, as on tipg's route
     ("limit=5&bbox=10,0,0,10", {}),
     ("limit=5&after=not-a-number", {}),
+    ("limit=5&sortby=-id", {}),
+    ("limit=5&ids=3,1,2", {}),
+    ("limit=5&properties=", {}),
+    ("limit=5&properties=id", {}),
+    ("limit=5&properties=nope", {}),
+    ("limit=5&filter=id > 5 AND id < 12", {}),
+    ("limit=5&filter=id >", {}),
+    ("limit=5&filter-lang=cql2-json&filter={cql2_json}", {}),
+    ("limit=5&datetime=2019-01-01T00:00:00Z/..", {}),
+    ("limit=5&datetime=yesterday", {}),
+    ("limit=5&crs=http://www.opengis.net/def/crs/EPSG/0/3857", {}),
+    ("limit=5&crs=http://www.opengis.net/def/crs/EPSG/0/9999", {}),
+    ("limit=5&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326&bbox=30,-125,45,-110", {}),
+    ("limit=5&bbox-crs=urn:nope&bbox=0,0,1,1", {}),
+    ("limit=5&bbox=1,2,3&filter=id >", {}),  # two errors: the route's first is the lane's
 ]
 # Queries it leaves to tipg's route: another parameter, a value FastAPI validates, a format.
 ROUTE_QUERIES: list[tuple[str, dict[str, str]]] = [
@@ -43,9 +59,11 @@ ROUTE_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("limit=+5", {}),
     ("offset=-1", {}),
     ("limit=5&limit=6", {}),
-    ("limit=5&sortby=-id", {}),
-    ("limit=5&ids=1,2", {}),
     ("limit=5&foo=1", {}),
+    ("limit=5&state=CA", {}),
+    ("limit=5&filter-lang=cql-text&filter=id > 1", {}),
+    ("limit=5&bbox-only=true", {}),
+    ("limit=5&simplify=0.1", {}),
     ("limit=5&f=html", {}),
     ("limit=5&f=json", {}),
     ("limit=5&f=csv", {}),
@@ -54,7 +72,6 @@ ROUTE_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("limit=5&after=3&offset=5", {}),
     ("limit=5&after=", {}),
     ("limit=5&bbox=0,0,1,1%00", {}),
-    ("limit=5&crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84", {}),
 ]
 
 
@@ -108,7 +125,7 @@ def test_the_lane_answers_as_tipgs_route(apps: Apps, collection: str) -> None:
     fast, slow, served = apps
     after = first_cursor(slow, collection)
     for query, headers in LANE_QUERIES:
-        url = f"/collections/{collection}/items?{query.format(after=after)}"
+        url = f"/collections/{collection}/items?{query.format(after=after, cql2_json=CQL2_JSON)}"
         before = len(served)
         assert comparable(fast.get(url, headers=headers)) == comparable(
             slow.get(url, headers=headers)
@@ -120,7 +137,15 @@ def test_the_lane_answers_as_tipgs_route(apps: Apps, collection: str) -> None:
 def test_one_item_by_the_lane(apps: Apps, collection: str) -> None:
     fast, slow, served = apps
     first = slow.get(f"/collections/{collection}/items?limit=1").json()["features"][0]["id"]
-    for suffix in (f"{first}", f"{first}?f=geojson", "999999999", "not-an-id"):
+    for suffix in (
+        f"{first}",
+        f"{first}?f=geojson",
+        f"{first}?properties=",
+        f"{first}?properties=nope",
+        f"{first}?crs=http://www.opengis.net/def/crs/EPSG/0/3857",
+        "999999999",
+        "not-an-id",
+    ):
         url = f"/collections/{collection}/items/{suffix}"
         before = len(served)
         assert comparable(fast.get(url)) == comparable(slow.get(url)), url
@@ -142,7 +167,7 @@ def test_other_requests_go_to_tipgs_route(
         "/collections/public.nope/items?limit=5",
         "/collections/public.nope/items/1",
         "/collections/public.fire_perimeters/items/1?f=html",
-        "/collections/public.fire_perimeters/items/1?properties=acres",
+        "/collections/public.fire_perimeters/items/1?bbox-only=true",
     ):
         assert fast.get(url).status_code == slow.get(url).status_code, url
     assert len(served) == before, "a request the lane should leave to tipg's route took it"

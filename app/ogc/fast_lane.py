@@ -2,13 +2,14 @@
 
 On every request FastAPI solves the items route's twenty-odd dependencies, validating each query
 value with pydantic: 0.6 of the 1.3 ms an in-process `items/{id}` took (bench/inprocess.py with
-cProfile; figures in the commit). Nearly every request carries only `limit`, `offset`, `after`,
-`bbox` and perhaps `f=geojson` (GDAL, QGIS, OWSLib, our own next links). For those, a route placed
-before tipg's two routes calls the very functions those dependencies are (collection_params,
-bbox_query, the CRS and cursor checks) and answers with the same FastGeoJson (fast_items.py).
+cProfile; figures in the commit). Yet most of those parameters are strings that only our own
+parsers check (bbox, datetime, filter, sortby, properties, ids, crs). For a GeoJSON request, a
+route placed before tipg's two routes calls those very functions, in the route's order, and
+answers with the same FastGeoJson (fast_items.py).
 
 A request matches here only when all of its query is of that shape: one value per name, limits
-and offsets that are plain whole numbers in range, GeoJSON asked for, a collection in the catalog.
+and offsets that are plain whole numbers in range, a known filter-lang, GeoJSON asked for, a
+collection in the catalog.
 Anything else — another parameter, a value FastAPI would refuse, another format — does not match,
 and tipg's route answers it, so that every error and every other behaviour has one source.
 """
@@ -25,16 +26,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path
 from starlette.types import Receive, Scope, Send
-from tipg.dependencies import ItemsResponseType, accept_media_type
+from tipg.dependencies import ItemsResponseType, accept_media_type, ids_query
 from tipg.resources.enums import MediaType
 
 from app.ogc.crs_request import item_crs_query, items_crs_query
 from app.ogc.fast_items import ITEM_PATH, ITEMS_PATH, FastGeoJson
 from app.ogc.keyset import CURSOR
-from app.ogc.params import bbox_query, collection_params
+from app.ogc.params import (
+    bbox_query,
+    collection_params,
+    datetime_query,
+    filter_query,
+    properties_query,
+    sortby_query,
+)
 
-ITEMS_QUERY = frozenset({"limit", "offset", CURSOR, "bbox", "f"})
-ITEM_QUERY = frozenset({"f"})
+# Parameters whose only check is one of our parsers (params.py, crs_request.py), which the lane
+# calls itself; FastAPI validates nothing of them but their being a single string.
+PARSED = frozenset({"ids", "bbox", "bbox-crs", "datetime", "properties", "filter", "sortby", "crs"})
+ITEMS_QUERY = PARSED | {"limit", "offset", CURSOR, "filter-lang", "f"}
+ITEM_QUERY = frozenset({"properties", "crs", "f"})
+FILTER_LANGS = ("cql2-text", "cql2-json")  # the Literal FastAPI checks filter-lang against
 ITEMS_MEDIA = [MediaType[name] for name in ItemsResponseType.__args__]  # type: ignore[attr-defined]
 
 Lane = Callable[[Request, dict[str, str]], Awaitable[Response]]
@@ -82,6 +94,8 @@ def items_query(scope: Scope, maximum: int) -> dict[str, str] | None:
         return None
     if CURSOR in query and (not query[CURSOR] or int(offset or 0)):
         return None  # keyset.cursor_query refuses these
+    if query.get("filter-lang", FILTER_LANGS[0]) not in FILTER_LANGS:
+        return None
     return query if _asks_geojson(scope, query) else None
 
 
@@ -140,28 +154,37 @@ class FastLanes:
         self.fast = fast
 
     async def items(self, request: Request, query: dict[str, str]) -> Response:
+        """tipg's items route, its dependencies called in the route's order (the first error
+        raised is the one the route would raise)."""
         collection = await collection_params(request, request.path_params["collectionId"])
-        await items_crs_query(request, collection)
-        offset = query.get("offset")
+        get = query.get
+        offset = get("offset")
         values = {
             "request": request,
             "collection": collection,
+            "ids_filter": ids_query(get("ids")),
+            "bbox_filter": await bbox_query(get("bbox"), get("bbox-crs")),
+            "datetime_filter": await datetime_query(get("datetime")),
+            "properties": await properties_query(collection, get("properties")),
+            "cql_filter": await filter_query(collection, get("filter"), get("filter-lang")),  # type: ignore[arg-type]
+            "sortby": await sortby_query(get("sortby")),
+            "output_type": MediaType.geojson if "f" in query else None,
             "limit": int(query["limit"]),
             "offset": int(offset) if offset is not None else None,
-            "bbox_filter": await bbox_query(query.get("bbox")),
-            "output_type": MediaType.geojson if "f" in query else None,
         }
+        await items_crs_query(request, collection, get("crs"), get("bbox-crs"))
         return await self.fast.items(values)
 
     async def item(self, request: Request, query: dict[str, str]) -> Response:
         collection = await collection_params(request, request.path_params["collectionId"])
-        await item_crs_query(request, collection)
         values = {
             "request": request,
             "collection": collection,
             "itemId": request.path_params["itemId"],
+            "properties": await properties_query(collection, query.get("properties")),
             "output_type": MediaType.geojson if "f" in query else None,
         }
+        await item_crs_query(request, collection, query.get("crs"))
         return await self.fast.item(values)
 
 
