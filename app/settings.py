@@ -207,6 +207,9 @@ def _export_timeout(value: float | None) -> float | None:
 ExportTimeout = Annotated[float | None, AfterValidator(_export_timeout)]
 
 
+ExemplarFilterChoice = Literal["always_on", "always_off", "trace_based"]
+
+
 class TelemetrySettings(BaseSettings):
     """The standard OTEL_* variables that our code reads itself.
 
@@ -243,6 +246,9 @@ class TelemetrySettings(BaseSettings):
     otel_exporter_otlp_metrics_default_histogram_aggregation: HistogramAggregation = (
         "base2_exponential_bucket_histogram"
     )
+    # Exemplars cost every histogram record a check of the current span (three records per
+    # request), and CloudWatch's EMF exporter drops them; the standard variable turns them on.
+    otel_metrics_exemplar_filter: ExemplarFilterChoice = "always_off"
     # Lowest level of the log lines also sent over OTLP. Every line is on stdout, which ECS ships
     # to CloudWatch Logs already; the access lines (INFO) over OTLP too cost a tenth of the
     # throughput of a small request (bench.overhead) for a copy the collector only counts.

@@ -259,3 +259,12 @@ def test_metrics_are_delta_and_exponential_unless_told_otherwise(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "lowmemory")
     with pytest.raises(ValidationError):  # not one we support: said at start, not ignored
         TelemetrySettings()
+
+
+def test_exemplars_are_off_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert TelemetrySettings().otel_metrics_exemplar_filter == "always_off"
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "trace_based")
+    assert TelemetrySettings().otel_metrics_exemplar_filter == "trace_based"
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "sometimes")
+    with pytest.raises(ValidationError):
+        TelemetrySettings()

@@ -31,23 +31,36 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def start_server_span(scope: Scope, method: str) -> Span | None:
-    """A SERVER span continuing the caller's trace (X-Ray or W3C headers), or None for probes."""
+    """A SERVER span continuing the caller's trace (X-Ray or W3C headers), or None for probes.
+
+    The sampler is given what a sampling rule matches on (method, path, host); the rest is
+    gathered only for a span that records: most requests are not sampled in production.
+    """
     if scope["path"] in EXCLUDED_PATHS:
         return None
     context = propagate.extract(cast(dict[str, Any], scope), getter=asgi_getter)
-    client = scope.get("client")
     attributes = {
         "http.request.method": method,
-        "url.scheme": scope["scheme"],
         "url.path": scope["path"],
         "server.address": _header(scope, b"host") or "",
+    }
+    span = _tracer.start_span(method, context=context, kind=SpanKind.SERVER, attributes=attributes)
+    if span.is_recording():
+        span.set_attributes(_recorded_attributes(scope))
+    return span
+
+
+def _recorded_attributes(scope: Scope) -> dict[str, str]:
+    client = scope.get("client")
+    attributes = {
+        "url.scheme": scope["scheme"],
         "client.address": client[0] if client else "",
         "user_agent.original": _header(scope, b"user-agent") or "",
         "network.protocol.version": scope.get("http_version", "1.1"),
     }
     if scope.get("query_string"):
         attributes["url.query"] = scope["query_string"].decode("latin-1")
-    return _tracer.start_span(method, context=context, kind=SpanKind.SERVER, attributes=attributes)
+    return attributes
 
 
 def finish_server_span(span: Span, method: str, route: str | None, status: int) -> None:

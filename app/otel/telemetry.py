@@ -36,7 +36,12 @@ from opentelemetry.metrics import Histogram
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -58,6 +63,13 @@ from app.settings import TelemetrySettings
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 5.0
+EXEMPLAR_FILTERS: dict[
+    str, type[AlwaysOffExemplarFilter | AlwaysOnExemplarFilter | TraceBasedExemplarFilter]
+] = {
+    "always_on": AlwaysOnExemplarFilter,
+    "always_off": AlwaysOffExemplarFilter,
+    "trace_based": TraceBasedExemplarFilter,
+}
 
 
 class Telemetry:
@@ -137,7 +149,12 @@ def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterPro
     if endpoint := endpoint_for(settings, "metrics"):
         preferences = metric_preferences(settings)
         readers.append(PeriodicExportingMetricReader(exporter("metrics", endpoint, **preferences)))
-    return MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+    return MeterProvider(
+        resource=resource,
+        metric_readers=readers,
+        exemplar_filter=EXEMPLAR_FILTERS[settings.otel_metrics_exemplar_filter](),
+        shutdown_on_exit=False,
+    )
 
 
 def _logger_provider(settings: TelemetrySettings, resource: Resource) -> LoggerProvider:
