@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test test-fast images compose-test lint format collector bench bench-quick bench-overhead bench-profile bench-ab reliability deploy-check
+.PHONY: setup db run test test-fast images compose-test lint format collector bench bench-quick bench-overhead bench-profile bench-ab bench-floor reliability deploy-check
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +48,10 @@ bench-ab: setup
 
 bench-profile: setup
 	@scripts/bench.sh bench.profile
+
+# How fast a bare Python ASGI server is on the same requests: the floor under ours (bench/floor.py).
+bench-floor: setup
+	@scripts/bench.sh bench.floor
 
 # Throughput of one items request traced vs OTEL_SDK_DISABLED=true, interleaved (a few minutes).
 bench-overhead: setup

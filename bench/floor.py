@@ -1,0 +1,140 @@
+"""The floor: how fast any Python ASGI server on this machine can answer items/{id} and a small
+items page, measured beside our service and (when BENCH_PG_FEATURESERV gives its address)
+pg_featureserv.
+
+The floor is a bare ASGI app on the same uvicorn (uvloop, httptools) and asyncpg: no framework,
+middleware, checks, links, logging or telemetry. For each path it runs our own page statement,
+captured as case (g) captures it (bench/dbonly.py), and sends the features it returns inside a
+bare envelope. What separates our service from it is our own Python around that statement; what
+separates it from pg_featureserv is Python's web serving itself, which no change inside the
+service removes.
+
+    make bench-floor        # ROUNDS=3 SECONDS=4 CONNECTIONS=8; reuses make bench's database
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+from tipg.database import connection_factory
+
+from bench import dbonly, servers, wrk
+from bench.data import BENCH_DB, sizes_from_env
+from bench.workload import PG_FEATURESERV, TIPG, paths
+from harness.server_process import ROOT, running_server
+
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+SECONDS = int(os.environ.get("SECONDS", "4"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "8"))
+KINDS = ("item", "items_10", "items_100")
+
+_pool: Any = None
+_statements: dict[str, tuple[str, list[Any]]] = {}  # path -> our page statement, its arguments
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    global _pool
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            _statements.update(json.loads(Path(os.environ["FLOOR_STATEMENTS"]).read_text()))
+            init = connection_factory(["public"], "pg_temp", None)  # tipg's, as case (g)
+            url = os.environ["FLOOR_DATABASE_URL"]
+            _pool = await asyncpg.create_pool(url, min_size=10, max_size=10, init=init)
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await _pool.close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _answer(path: str, query: bytes) -> bytes:
+    if path == "/readyz":
+        return b"{}"
+    sql, args = _statements[path + (f"?{query.decode()}" if query else "")]
+    async with _pool.acquire() as conn:
+        row = await conn.fetchrow(sql, *args)
+    features: bytes = row[1]  # geojson_sql.read_page's second column: the features' JSON
+    if not path.endswith("/items"):
+        return features
+    return b'{"type":"FeatureCollection","features":[' + features + b"]}"
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The floor server (uvicorn bench.floor:app)."""
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    body = await _answer(scope["path"], scope["query_string"])
+    headers = [(b"content-type", b"application/geo+json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _bench_url() -> str:
+    return urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{BENCH_DB}").geturl()
+
+
+def _capture(url: str, listing: Path) -> None:
+    """Our page statement for every path of every kind, as case (g) replays it."""
+    every = [path for kind in KINDS for path in paths(kind, TIPG, sizes_from_env())]
+    statements = dbonly.best(dbonly.capture(url, every))
+    captured = {path: [s[1], list(s[2])] for path, (s,) in zip(every, statements, strict=True)}
+    listing.write_text(json.dumps(captured))
+
+
+def _servers(stack: ExitStack) -> dict[str, tuple[str, Any]]:
+    """name -> (base URL, dialect) of every server measured."""
+    url = _bench_url()
+    listing = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "statements.json"
+    _capture(url, listing)
+    floor = servers.uvicorn(ROOT / ".venv/bin", "bench.floor:app")
+    env = {"FLOOR_DATABASE_URL": url, "FLOOR_STATEMENTS": str(listing), "WEB_CONCURRENCY": "1"}
+    started = {
+        "floor": running_server(url, floor, **env),
+        "ours untraced": running_server(url, OTEL_SDK_DISABLED="true", WEB_CONCURRENCY="1"),
+    }
+    found = {name: (stack.enter_context(s).base, TIPG) for name, s in started.items()}
+    if pgfs := os.environ.get(servers.PG_FEATURESERV_VARIABLE, "").rstrip("/"):
+        found["pg_featureserv"] = (pgfs, PG_FEATURESERV)
+    return found
+
+
+def _measure(kind: str, running: dict[str, tuple[str, Any]]) -> dict[str, float]:
+    sizes = sizes_from_env()
+    listed = {name: paths(kind, dialect, sizes) for name, (_, dialect) in running.items()}
+    runs: dict[str, list[float]] = {name: [] for name in running}
+    for name, (base, _) in running.items():
+        wrk.run(base, listed[name], 1, CONNECTIONS)  # warm-up
+    for _ in range(ROUNDS):
+        for name, (base, _) in running.items():
+            result = wrk.run(base, listed[name], SECONDS, CONNECTIONS)
+            runs[name].append(result.requests_per_second)
+    return {name: statistics.median(values) for name, values in runs.items()}
+
+
+def main() -> None:
+    with ExitStack() as stack:
+        running = _servers(stack)
+        for kind in KINDS:
+            medians = _measure(kind, running)
+            print(f"{kind} ({ROUNDS} x {SECONDS} s, {CONNECTIONS} connections, medians)")
+            for name, rate in medians.items():
+                print(f"  {name:15s} {rate:8.1f} req/s")
+            if "pg_featureserv" in medians:
+                for name in ("floor", "ours untraced"):
+                    ratio = medians[name] / medians["pg_featureserv"]
+                    print(f"  {name} / pg_featureserv = {ratio:.2f}")
+            print(f"  ours untraced / floor = {medians['ours untraced'] / medians['floor']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
