@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -161,3 +162,24 @@ def test_errors_are_the_same(apps: tuple[TestClient, TestClient], path: str) -> 
     ours, theirs = sql_built.get(path), tipg_built.get(path)
     assert ours.status_code == theirs.status_code and ours.status_code in (400, 404)
     assert ours.json()["description"] == theirs.json()["description"]
+
+
+def test_items_of_a_collection_share_one_prepared_statement(
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item's id is a parameter, not a literal: asyncpg prepares the statement once."""
+    sent: list[tuple[str, tuple[Any, ...]]] = []
+    fetchrow = asyncpg.Connection.fetchrow
+
+    async def recording(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        sent.append((query, args))
+        return await fetchrow(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetchrow", recording)
+    with TestClient(make_app()) as client:
+        for item in (1, 2, 3):
+            response = client.get(f"/collections/public.fire_perimeters/items/{item}")
+            assert response.status_code == 200
+    pages = [(query, args) for query, args in sent if "string_agg(feature" in query]
+    assert len({query for query, _ in pages}) == 1
+    assert [args for _, args in pages] == [(1,), (2,), (3,)]

@@ -167,7 +167,8 @@ class ServedCollection(PgCollection):
         self._check_arguments(page.simplify, filters.get("ids"))
         if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
             raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
-        where = self.cql_where(**filters)
+        # An item read by its key parameter (PageRequest.key) needs no `ids` condition.
+        where = self.cql_where(**{**filters, "ids": None} if page.key is not None else filters)
         result = await read_page(self, conn, replace(page, where=_and(where, page.cursor)))
         if counter is None:
             return result

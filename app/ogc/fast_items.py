@@ -20,11 +20,13 @@ from fastapi import FastAPI
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
+from tipg.collections import Collection
 from tipg.dependencies import function_parameters_query, properties_filter_query
 from tipg.errors import NotFound as TipgNotFound
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
+from app.ogc.catalog import INT64, INTEGER_TYPES
 from app.ogc.counting import CountMode, MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.keyset import CURSOR, Order, cursor_condition, key_order, total_order
@@ -36,6 +38,7 @@ ITEMS_PATH = "/collections/{collectionId}/items"
 ITEM_PATH = "/collections/{collectionId}/items/{itemId}"
 GEOJSON = MediaType.geojson.value
 Endpoint = Callable[..., Awaitable[Any]]
+TEXT_TYPES = frozenset({"text", "character varying", "varchar"})
 
 
 def _wants_geojson(values: dict[str, Any]) -> bool:
@@ -63,6 +66,22 @@ def _filters(values: dict[str, Any]) -> dict[str, Any]:
         "geom": values.get("geom_column"),
         "dt": values.get("datetime_column"),
     }
+
+
+def key_parameter(collection: Collection, item_id: str) -> int | str | None:
+    """The id as a parameter of the key column's type; None where only tipg's literal will do
+    (another key type, or an id that cannot be one: tipg's own 404 then)."""
+    assert collection.id_column is not None
+    key_type = collection.id_column.type
+    if key_type in TEXT_TYPES:
+        return item_id
+    if key_type not in INTEGER_TYPES:
+        return None
+    try:
+        number = int(item_id)  # as tipg parses an id for an integer key
+    except ValueError:
+        return None
+    return number if number in INT64 else None
 
 
 def _link(rel: str, href: str, media_type: str, title: str) -> dict[str, str]:
@@ -182,9 +201,12 @@ class FastGeoJson:
 
     async def item(self, values: dict[str, Any]) -> Response:
         request, collection, item_id = values["request"], values["collection"], values["itemId"]
+        page_request = _page_request(values, 1, 0)
         filters = {"ids": [item_id], "geom": values.get("geom_column")}
+        if (key := key_parameter(collection, item_id)) is not None:
+            page_request = replace(page_request, key=key)
         async with request.app.state.pool.acquire() as conn:
-            page = await collection.geojson_page(conn, _page_request(values, 1, 0), filters, None)
+            page = await collection.geojson_page(conn, page_request, filters, None)
         if not page.returned:
             raise TipgNotFound(f"Item {item_id} in Collection {collection.id} does not exist.")
         self_href = self.factory.url_for(

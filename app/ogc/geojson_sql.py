@@ -68,6 +68,9 @@ class PageRequest:
     cursor: dict[str, Any] | None = None  # CQL2 JSON: the rows after a keyset cursor
     # (collection URL, item URL before the id, after it): each feature's links; None: none
     feature_links: tuple[str, str, str] | None = None
+    # One feature by its id, bound as a parameter (with `where` unset): every item of a
+    # collection then shares one prepared statement instead of parsing a new text each time.
+    key: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,19 @@ def _inner_select(collection: PgCollection, page: PageRequest, params: list[Any]
         [
             "SELECT " + ", ".join(columns),
             collection._from(page.function_parameters, params),
-            collection._where_clause(page.where),
+            _key_clause(collection, page.key, params)
+            if page.key is not None
+            else collection._where_clause(page.where),
             collection._sortby(page.sortby),
             f"LIMIT {int(page.limit) + 1} OFFSET {int(page.offset)}",  # +1: is there more?
         ]
     )
+
+
+def _key_clause(collection: PgCollection, key: int | str, params: list[Any]) -> str:
+    assert collection.id_column is not None  # only items of a collection with a key have one
+    params.append(key)
+    return f"WHERE {quote_ident(collection.id_column.name)} = ${len(params)}"
 
 
 def _sql_literal(text: str) -> str:
