@@ -47,6 +47,18 @@ def test_same_urls_as_tipg(root_path: str) -> None:
     assert ours.url_for(our_request, "landing") == stock.url_for(stock_request, "landing")
 
 
+def test_urls_are_reused_only_for_the_same_base_url() -> None:
+    """One factory serves every request: each gets the URLs of its own scheme, host and root."""
+    stock, ours = OGCFeaturesFactory(), LinkCachingFactory()
+    bases = [(b"a.example", ""), (b"b.example:81", ""), (b"a.example", "/wfs"), (b"a.example", "")]
+    for host, root_path in bases * 2:
+        for item_id in (None, 7):
+            params = {"collectionId": "public.x"} | ({"itemId": item_id} if item_id else {})
+            name = "item" if item_id else "collection"
+            expected = stock.url_for(request(host, root_path), name, **params)
+            assert ours.url_for(request(host, root_path), name, **params) == expected
+
+
 @pytest.mark.parametrize("bad_id", ["", "a/b"])
 def test_ids_starlette_refuses_fail_the_same_way(bad_id: str) -> None:
     for factory in (OGCFeaturesFactory(), LinkCachingFactory()):

@@ -5,7 +5,7 @@ or copy it; this package is every place where we hook into it. Checked against t
 tests/test_tipg_hooks.py pins: after a tipg upgrade, re-check each hook below, then move the pin.
 
 Hooks into tipg's public API:
-- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` memoised per request) and
+- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` memoised across requests) and
   its router is included as is, with our collection dependency (params.collection_params).
 - `tipg.dependencies`' parsers (bbox, datetime, filter, properties, sortby) are swapped for ours
   in each route's dependency tree, matched by function identity (params.py, overrides.py); its
