@@ -7,7 +7,7 @@ drifts by 10-20 % between runs. The sink discards what it receives, in this proc
 machine it competes for CPU with the server, as a sidecar collector would.
 
     make bench-overhead                     # ROUNDS=5 SECONDS=10 CONNECTIONS=8 PATH_QUERY=...
-    VARIANTS=traced,nologs,nometrics,noexport,disabled make bench-overhead
+    VARIANTS=traced,sampled10,unsampled,nologs,nometrics,noexport,disabled make bench-overhead
 
 VARIANTS picks the servers (default `traced,disabled`); the extra ones are traced with one signal
 switched off, to say where the cost of tracing lies.
@@ -41,6 +41,18 @@ def variant_env(name: str, endpoint: str) -> dict[str, str]:
         "nometrics": {"OTEL_METRICS_EXPORTER": "none"},
         "noexport": {"OTEL_TRACES_EXPORTER": "none"},
         "unsampled": {"OTEL_TRACES_SAMPLER": "always_off"},
+        # Unsampled, and nothing exported: what the request path itself pays.
+        "unexported": {
+            "OTEL_TRACES_SAMPLER": "always_off",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
+        # The deployed sampling: a tenth of the traces, the rest unsampled.
+        "sampled10": {
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.1",
+        },
     }
     if name not in switched_off:
         raise SystemExit(f"unknown variant {name!r}: one of {sorted(switched_off)} or disabled")
