@@ -72,6 +72,8 @@ def test_other_orders_page_by_offset_in_a_total_order(client: TestClient, sql: A
         {"after": "5", "f": "csv"},
         {"after": "5", "offset": "10"},
         {"after": "five"},
+        {"after": "99999999999999999999999999"},  # past int64: was a 500
+        {"after": "-9223372036854775809"},
     ],
 )
 def test_a_cursor_that_cannot_apply_is_a_400(client: TestClient, params: dict[str, str]) -> None:

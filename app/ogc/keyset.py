@@ -18,7 +18,7 @@ from tipg.dependencies import ItemsOutputType
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
-from app.ogc.catalog import INTEGER_TYPES
+from app.ogc.catalog import INT64, INTEGER_TYPES
 from app.ogc.overrides import append_dependency
 from app.ogc.params import _echo
 
@@ -56,8 +56,11 @@ def cursor_condition(collection: Collection, order: Order, after: str) -> dict[s
         try:
             value = int(after)
         except ValueError:
+            value = None
+        # Not a number, or one past int64, which cql2 cannot hold (it failed with a 500).
+        if value is None or value not in INT64:
             message = f"{CURSOR} must be an id of this collection: '{_echo(after)}'"
-            raise InvalidParameter(message) from None
+            raise InvalidParameter(message)
     operator = ">" if order == "asc" else "<"
     return {"op": operator, "args": [{"property": collection.id_column.name}, value]}
 
