@@ -66,6 +66,16 @@ INT64 = range(-(2**63), 2**63)
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "smallserial", "serial", "bigserial"})
 
 
+def int64_id(value: str) -> int | None:
+    """An id for an integer key as tipg parses one (`int()`), or None when it is not a number
+    or lies past int64, which cql2 cannot hold (a 500): no row can have such an id."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if number in INT64 else None
+
+
 def _check_ids(ids: list[str] | None, id_type: str | None) -> None:
     # tipg turns each id into an int for an integer key, and cql2 cannot hold one past int64
     # (a 500). No row can have such an id: answer as tipg does for a non-number id.

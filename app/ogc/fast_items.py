@@ -26,7 +26,7 @@ from tipg.errors import NotFound as TipgNotFound
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
-from app.ogc.catalog import INT64, INTEGER_TYPES
+from app.ogc.catalog import INTEGER_TYPES, int64_id
 from app.ogc.counting import CountMode, MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.keyset import CURSOR, Order, cursor_condition, key_order, total_order
@@ -75,13 +75,7 @@ def key_parameter(collection: Collection, item_id: str) -> int | str | None:
     key_type = collection.id_column.type
     if key_type in TEXT_TYPES:
         return item_id
-    if key_type not in INTEGER_TYPES:
-        return None
-    try:
-        number = int(item_id)  # as tipg parses an id for an integer key
-    except ValueError:
-        return None
-    return number if number in INT64 else None
+    return int64_id(item_id) if key_type in INTEGER_TYPES else None
 
 
 def _link(rel: str, href: str, media_type: str, title: str) -> dict[str, str]:

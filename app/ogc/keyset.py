@@ -18,7 +18,7 @@ from tipg.dependencies import ItemsOutputType
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
-from app.ogc.catalog import INT64, INTEGER_TYPES
+from app.ogc.catalog import INTEGER_TYPES, int64_id
 from app.ogc.overrides import append_dependency
 from app.ogc.params import _echo
 
@@ -53,12 +53,8 @@ def cursor_condition(collection: Collection, order: Order, after: str) -> dict[s
     assert collection.id_column is not None  # key_order gave an order
     value: Any = after
     if collection.id_column.type in INTEGER_TYPES:
-        try:
-            value = int(after)
-        except ValueError:
-            value = None
-        # Not a number, or one past int64, which cql2 cannot hold (it failed with a 500).
-        if value is None or value not in INT64:
+        value = int64_id(after)
+        if value is None:
             message = f"{CURSOR} must be an id of this collection: '{_echo(after)}'"
             raise InvalidParameter(message)
     operator = ">" if order == "asc" else "<"
