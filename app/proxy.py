@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 # a second header or markup into the links we build.
 HOST_PATTERN = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+REMEMBERED_PEERS = 1024
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -32,10 +33,21 @@ class TrustedPeers:
         self.networks: list[Network] = [
             ipaddress.ip_network(e, strict=False) for e in entries if e != "*"
         ]
+        # Every request asks about its peer, and parsing an address is most of the cost of
+        # this middleware; the peers are few (the load balancer's nodes), so answers are kept.
+        self._answers: dict[str, bool] = {}
 
     def __contains__(self, host: str) -> bool:
         if self.any:
             return True
+        answer = self._answers.get(host)
+        if answer is None:
+            if len(self._answers) >= REMEMBERED_PEERS:
+                self._answers.clear()
+            answer = self._answers[host] = self._is_trusted(host)
+        return answer
+
+    def _is_trusted(self, host: str) -> bool:
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from app.proxy import REMEMBERED_PEERS, TrustedPeers
 
 ALB = ("10.0.3.7", 41000)
 ALB_HEADERS = {
@@ -72,3 +75,18 @@ def test_untrusted_peer_headers_are_ignored(make_app: Callable[..., Any]) -> Non
 def test_nothing_is_trusted_by_default_but_loopback(make_app: Callable[..., Any]) -> None:
     with TestClient(make_app(), client=ALB) as default_client:
         assert self_and_next(default_client, ALB_HEADERS)[0].startswith("http://testserver/")
+
+
+def test_remembered_answers_stay_right_and_bounded() -> None:
+    peers = TrustedPeers(["10.0.0.0/16", "::1"])
+    hosts = [f"10.0.{i // 256}.{i % 256}" for i in range(REMEMBERED_PEERS + 300)]
+    hosts += [f"10.1.0.{i}" for i in range(200)] + ["::1", "not-an-address", "10.0.0.1"]
+    expected = [ipaddress.ip_address(h) in ipaddress.ip_network("10.0.0.0/16") for h in hosts[:-3]]
+    for _ in range(2):  # the second pass answers from what the first remembered
+        assert [h in peers for h in hosts[:-3]] == expected
+        assert ("::1" in peers, "not-an-address" in peers, "10.0.0.1" in peers) == (
+            True,
+            False,
+            True,
+        )
+        assert len(peers._answers) <= REMEMBERED_PEERS
