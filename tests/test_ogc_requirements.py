@@ -14,11 +14,13 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.factory import create_app
+from app.ogc.responses import with_formats
 from data.grants import grant_read_only
 from harness.database import make_settings, run_sql
 
@@ -53,6 +55,23 @@ def test_items_link_every_other_items_format(client: TestClient) -> None:
         response = client.get(href)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(media_type)
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "http://h/collections/a.b/items/7",
+        "http://h:8080/root/collections",
+        "http://h/collections/a.b/items?limit=2&f=json&bbox=1%2C2%2C3%2C4",
+        "http://h/x?f=geojson#top",
+    ],
+)
+def test_alternate_hrefs_replace_only_the_format(href: str) -> None:
+    """The shortcut for a URL without a query gives what parsing it would."""
+    parts = urlsplit(href)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
+    parsed = [parts._replace(query=urlencode([*kept, ("f", f)])).geturl() for f in ("html", "csv")]
+    assert with_formats(href, ["html", "csv"]) == parsed
 
 
 @pytest.mark.parametrize(

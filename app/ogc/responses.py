@@ -38,11 +38,13 @@ ITEMS_FORMATS = [
 ]
 
 
-def with_format(href: str, fmt: str) -> str:
-    """`href` with its `f` query parameter set to `fmt` (others kept, in order)."""
+def with_formats(href: str, formats: list[str]) -> list[str]:
+    """`href` with its `f` query parameter set to each of `formats` (others kept, in order)."""
+    if "?" not in href and "#" not in href:  # an item's or a collection's URL: nothing to parse
+        return [f"{href}?f={fmt}" for fmt in formats]
     parts = urlsplit(href)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
-    return parts._replace(query=urlencode([*query, ("f", fmt)])).geturl()
+    return [parts._replace(query=urlencode([*query, ("f", fmt)])).geturl() for fmt in formats]
 
 
 def add_alternates(content: Any) -> Any:
@@ -57,10 +59,12 @@ def add_alternates(content: Any) -> Any:
     if content.get("type") == "FeatureCollection":
         formats += ITEMS_FORMATS
     present = {lk.get("type") for lk in links if lk.get("rel") == "alternate"}
-    for fmt, media_type, title in formats:
-        if media_type not in present:
-            href = with_format(self_link["href"], fmt)
-            links.append({"href": href, "rel": "alternate", "type": media_type, "title": title})
+    missing = [
+        (fmt, media_type, title) for fmt, media_type, title in formats if media_type not in present
+    ]
+    hrefs = with_formats(self_link["href"], [fmt for fmt, _, _ in missing])
+    for href, (_, media_type, title) in zip(hrefs, missing, strict=True):
+        links.append({"href": href, "rel": "alternate", "type": media_type, "title": title})
     return content
 
 
