@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 
+from app.ogc import catalog, geojson_sql
 from data.load import SAMPLE_COLLECTIONS
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}".format
@@ -126,6 +127,15 @@ def test_items_are_the_document_tipg_wrote(
         assert_same_feature(feature, expected)
 
 
+ITEM_CASES = [
+    ("/collections/public.fire_perimeters/items/42", {}),
+    ("/collections/public.fire_perimeters/items/42", {"properties": "fire_name"}),
+    ("/collections/public.fire_stations/items/7", {"crs": EPSG(4326)}),
+    ("/collections/public.monitoring_sites/items/14", {"crs": EPSG(3857)}),
+    ("/collections/public.fire_lines/items/3", {"simplify": "0.001"}),
+]
+
+
 @pytest.mark.parametrize(
     ("path", "query"),
     [
@@ -183,3 +193,28 @@ def test_items_of_a_collection_share_one_prepared_statement(
     pages = [(query, args) for query, args in sent if "string_agg(feature" in query]
     assert len({query for query, _ in pages}) == 1
     assert [args for _, args in pages] == [(1,), (2,), (3,)]
+
+
+def test_item_statements_are_built_once_per_shape_and_never_mixed(
+    apps: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One statement per collection and shape (properties, crs, simplify, ...), built once:
+    shapes and ids interleaved still each get the document tipg writes."""
+    built: list[str] = []
+
+    def counting_page_sql(collection: Any, page: Any) -> tuple[str, list[Any]]:
+        built.append(collection.id)
+        return geojson_sql.page_sql(collection, page)
+
+    monkeypatch.setattr(catalog, "page_sql", counting_page_sql)
+    sql_built, tipg_built = apps
+    for step in range(4):  # each shape with its id, then its id + 1, twice over
+        for path, query in ITEM_CASES:
+            collection_path, item = path.rsplit("/", 1)
+            path = f"{collection_path}/{int(item) + step % 2}"
+            ours, theirs = sql_built.get(path, params=query), tipg_built.get(path, params=query)
+            assert (ours.status_code, theirs.status_code) == (200, 200), path
+            mine, tipgs = ours.json(), theirs.json()
+            assert link_set(mine.pop("links")) == link_set(tipgs.pop("links"))
+            assert_same_feature(mine, tipgs)
+    assert len(built) <= len(ITEM_CASES)  # 20 requests; the module's app may know some shapes

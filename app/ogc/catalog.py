@@ -19,6 +19,7 @@ import asyncpg
 from cql2 import Expr
 from fastapi import FastAPI
 from opentelemetry import trace
+from pydantic import PrivateAttr
 from tipg.collections import (
     Collection,
     Column,
@@ -41,7 +42,7 @@ from app.ogc.crs import (
     quote_ident,
     transformed_sql,
 )
-from app.ogc.geojson_sql import GeoJsonPage, PageRequest, read_page
+from app.ogc.geojson_sql import GeoJsonPage, PageRequest, page_sql, read_page
 from app.settings import Settings
 
 # Span attribute names: stable, documented in docs/telemetry.md (dashboards, X-Ray annotations).
@@ -62,6 +63,7 @@ def _check_simplify(tolerance: float | None) -> None:
         raise InvalidParameter(f"simplify must be a finite number >= 0, not {tolerance}")
 
 
+ITEM_STATEMENTS = 64  # item statement shapes kept per collection (properties, crs, ...)
 INT64 = range(-(2**63), 2**63)
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "smallserial", "serial", "bigserial"})
 
@@ -122,6 +124,9 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
 
 
 class ServedCollection(PgCollection):
+    # An item's statement, by what shapes it (item_statement): the same text for every id.
+    _item_statements: dict[tuple[Any, ...], str] = PrivateAttr(default_factory=dict)
+
     def cql_where(  # tipg's signature; it passes every argument by keyword
         self,
         ids: Any = None,
@@ -179,12 +184,40 @@ class ServedCollection(PgCollection):
             raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
         # An item read by its key parameter (PageRequest.key) needs no `ids` condition.
         where = self.cql_where(**{**filters, "ids": None} if page.key is not None else filters)
-        result = await read_page(self, conn, replace(page, where=_and(where, page.cursor)))
+        page = replace(page, where=_and(where, page.cursor))
+        sql, params = self.item_statement(page) or page_sql(self, page)
+        result = await read_page(conn, sql, params)
         if counter is None:
             return result
         functions = page.function_parameters
         matched = await counter.matched(self, conn, where, functions, result.snapshot)
         return replace(result, matched=matched)
+
+    def item_statement(self, page: PageRequest) -> tuple[str, list[Any]] | None:
+        """page_sql for one item read by its key, built once per collection and shape: it is
+        most of the Python an item costs. None for any other page."""
+        if page.key is None or page.where is not None or page.function_parameters:
+            return None
+        if page.feature_links is not None:
+            return None
+        properties = None if page.properties is None else tuple(page.properties)
+        # OUTPUT_CRS: _geom_expr's output CRS.
+        shape = (
+            properties,
+            page.geom,
+            page.bbox_only,
+            page.simplify,
+            page.sortby,
+            OUTPUT_CRS.get(),
+        )
+        sql = self._item_statements.get(shape)
+        if sql is None:
+            if len(self._item_statements) >= ITEM_STATEMENTS:
+                self._item_statements.clear()
+            sql, params = page_sql(self, page)
+            assert params == [page.key], "an item statement's one parameter is its key"
+            self._item_statements[shape] = sql
+        return sql, [page.key]
 
     def _check_arguments(self, simplify: float | None, ids: list[str] | None) -> None:
         """What tipg would turn into a 500 (see _check_simplify, _check_ids): a 400 or 404."""

@@ -165,10 +165,8 @@ def page_sql(collection: PgCollection, page: PageRequest) -> tuple[str, list[Any
     return sql, params
 
 
-async def read_page(
-    collection: PgCollection, conn: asyncpg.Connection, page: PageRequest
-) -> GeoJsonPage:
-    sql, params = page_sql(collection, page)
+async def read_page(conn: asyncpg.Connection, sql: str, params: list[Any]) -> GeoJsonPage:
+    """Runs a page_sql statement."""
     row = await conn.fetchrow(sql, *params)
     assert row is not None  # an aggregate always returns one row
     return GeoJsonPage(
