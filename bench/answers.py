@@ -3,7 +3,8 @@
 A server that ignores a parameter (a filter it does not understand, say) answers faster and
 wrongly; its figure for that kind is then not comparable and the report says so. Compared on the
 first path of each kind: numberMatched (when both give it), the number of features and the first
-one's id (a server that ignores `after` or `offset` answers page 1), the item id.
+one's id (a server that ignores `after` or `offset` answers page 1), the item id; a tile's
+layers and their numbers of features.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2 as httpx
+import mapbox_vector_tile
+
+MVT = "application/vnd.mapbox-vector-tile"
 
 
 def _summary(body: dict[str, Any]) -> tuple[Any, ...]:
@@ -28,6 +32,9 @@ def fetch_summary(base: str, path: str) -> tuple[Any, ...] | None:
         return None
     if response.status_code != 200:
         return ("status", response.status_code)
+    if response.headers.get("content-type") == MVT:
+        layers = mapbox_vector_tile.decode(response.content)
+        return ("tile", sorted((name, len(layer["features"])) for name, layer in layers.items()))
     return _summary(response.json())
 
 

@@ -5,8 +5,8 @@ wrk's connections, with no HTTP and no Python web stack:
   cached, app/ogc/counting.py): captured by serving each path twice in-process (our app,
   untraced) with asyncpg's `fetch`/`fetchval`/`fetchrow` recording the second time;
 - (g) the best SQL for the answer: the page as one JSON text built in SQL, no count: the page
-  statement alone (app/ogc/geojson_sql.py). A "request" is its statements in order on one
-  connection, as the service runs them.
+  statement alone (app/ogc/geojson_sql.py); a tile's one statement as it is. A "request" is
+  its statements in order on one connection, as the service runs them.
 """
 
 from __future__ import annotations
@@ -64,8 +64,12 @@ def capture(database_url: str, paths: list[str]) -> list[list[Statement]]:
 
 
 def best(requests: list[list[Statement]]) -> list[list[Statement]]:
-    """(g): each request's page statement alone (the one that aggregates the GeoJSON text)."""
-    return [[s for s in statements if "string_agg(feature" in s[1]] for statements in requests]
+    """(g): each request's page statement alone (the one that aggregates the GeoJSON text); a
+    request without one (a tile: one ST_AsMVT statement) as it is."""
+    return [
+        [s for s in statements if "string_agg(feature" in s[1]] or statements
+        for statements in requests
+    ]
 
 
 async def _replay(

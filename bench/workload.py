@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import morecantile
+
 PATHS_PER_KIND = 200
 SEED = 2026
 EXTENT = (-124.0, 32.0, -104.0, 49.0)  # the sample data's lon/lat extent
@@ -29,6 +31,10 @@ class Dialect:
         params = "&".join(p for p in (query, self.json_param, self.items_param) if p)
         return f"/collections/{collection}/items" + (f"?{params}" if params else "")
 
+    def tile(self, table: str, z: int, x: int, y: int) -> str:
+        collection = f"public.{table}" if self.qualified else table
+        return f"/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+
     def item(self, table: str, item_id: int) -> str:
         collection = f"public.{table}" if self.qualified else table
         suffix = f"?{self.json_param}" if self.json_param else ""
@@ -49,6 +55,13 @@ def _bbox(rng: random.Random, size: float = 2.0) -> str:
     west = rng.uniform(EXTENT[0], EXTENT[2] - size)
     south = rng.uniform(EXTENT[1], EXTENT[3] - size)
     return f"{west:.4f},{south:.4f},{west + size:.4f},{south + size:.4f}"
+
+
+def _tile(rng: random.Random, zoom: int = 8) -> tuple[int, int, int]:
+    """A random WebMercatorQuad tile of the data's extent at `zoom`."""
+    tiles = list(morecantile.tms.get("WebMercatorQuad").tiles(*EXTENT, zooms=[zoom]))
+    tile = rng.choice(tiles)
+    return tile.z, tile.x, tile.y
 
 
 def _day(rng: random.Random) -> str:
@@ -94,6 +107,10 @@ KINDS: dict[str, tuple[str, Builder]] = {
     "item": (
         "one perimeter by random id",
         lambda d, r, s: d.item("fire_perimeters", r.randrange(1, s["perimeters"] + 1)),
+    ),
+    "tile": (
+        "a vector tile of detections, random z=8 tile of the data's extent (MVT)",
+        lambda d, r, s: d.tile("fire_detections", *_tile(r)),
     ),
     "collections": (
         "/collections",
