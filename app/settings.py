@@ -166,6 +166,8 @@ class ApiSettings(BaseSettings):
     # How GeoJSON items count numberMatched: exact | cached (exact, reused while the data is
     # unchanged) | estimate (the planner's) | none (app/ogc/counting.py).
     number_matched: Literal["exact", "cached", "estimate", "none"] = "cached"
+    # OGC API - Tiles: vector tiles of every collection (app/ogc/tiles.py).
+    tiles: bool = True
 
     _split_origins = field_validator("cors_origins", mode="before")(_comma_list)
 

@@ -181,6 +181,21 @@ def test_items_span_says_what_was_asked_and_returned(
     assert span.attributes["http.route"] == "/collections/{collectionId}/items"
 
 
+def test_tile_span_names_the_route_zoom_and_size(traced: Server, receiver: OtlpReceiver) -> None:
+    response = httpx.get(
+        f"{traced.base}/collections/public.fire_perimeters/tiles/WebMercatorQuad/3/1/3"
+    )
+    assert response.status_code == 200 and response.content
+    [span] = [s for s in spans_of(receiver, trace_id_of(response)) if s.kind == SERVER_KIND]
+    assert span.name == "GET /collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}"
+    assert span.attributes["ogc.collection.id"] == "public.fire_perimeters"
+    assert span.attributes["ogc.tile.zoom"] == 3
+    assert span.attributes["ogc.tile.matrix_set"] == "WebMercatorQuad"
+    assert span.attributes["ogc.tile.bytes"] == len(response.content)
+    sql = [s for s in spans_of(receiver, trace_id_of(response)) if s.kind == CLIENT_KIND]
+    assert any("ST_AsMVT" in s.attributes["db.statement"] for s in sql)
+
+
 def test_client_errors_name_their_type_without_failing_the_span(
     traced: Server, receiver: OtlpReceiver
 ) -> None:

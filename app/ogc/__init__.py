@@ -68,6 +68,7 @@ from app.ogc.params import collection_params, install_parameter_parsers
 from app.ogc.query_check import install_query_checks
 from app.ogc.responses import install_responses
 from app.ogc.slashes import CollapseSlashesMiddleware
+from app.ogc.tiles import install_tiles
 from app.settings import ConfigError, Settings
 
 __all__ = ["TIPG_ERRORS", "CatalogLoader", "install"]
@@ -94,6 +95,8 @@ def install(
     install_responses()  # before the factory registers its routes
     features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
     app.include_router(features.router, tags=["OGC API - Features"])
+    if settings.api.tiles:
+        install_tiles(app, features, lookup)
     install_parameter_parsers(app)
     install_crs(app)
     if settings.api.geojson_in_sql:

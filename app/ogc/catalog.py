@@ -117,6 +117,18 @@ def _box_outlines(bbox: list[float]) -> list[dict[str, Any]]:
     return [box_outline(box_corners(box, CRS84), CRS84.srid) for box in halves]
 
 
+def _tile_outline(tile: Any, tms: Any, column: Column) -> dict[str, Any] | None:
+    """The tile as a CRS84 polygon of dense edges, where tipg would filter on the envelope of
+    its corners in the column's CRS (a column in neither CRS84 nor the matrix set's CRS)."""
+    if tile is None or tms is None or column.srid == CRS84.srid:
+        return None
+    tms_srid = tms.crs.to_epsg()
+    if tms_srid is None or tms_srid == column.srid:
+        return None
+    bounds = tms.xy_bounds(tile)
+    return box_outline((bounds.left, bounds.bottom, bounds.right, bounds.top), tms_srid)
+
+
 def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
     if condition is None:
         return where
@@ -142,10 +154,12 @@ class ServedCollection(PgCollection):
         """tipg's WHERE expression, with the bbox as a polygon of dense edges wherever tipg's
         own box would be wrong: across the antimeridian, given in a projected CRS (bbox-crs),
         or against a column in a projected CRS (tipg filters there on the box's envelope in
-        that CRS, which holds features outside the box)."""
+        that CRS, which holds features outside the box). The same for a tile (tiles.py)."""
+        column = self.get_geometry_column(geom)
+        if column is not None and (outline := _tile_outline(tile, tms, column)) is not None:
+            cql, tile, tms = _and(cql, _intersects_any(column.name, [outline])), None, None
         filters = {"ids": ids, "datetime": datetime, "properties": properties}
         filters |= {"geom": geom, "dt": dt, "tile": tile, "tms": tms}
-        column = self.get_geometry_column(geom)
         plain = not isinstance(bbox, ProjectedBox) and split_at_antimeridian(bbox) is None
         if bbox is None or column is None or (plain and column.srid == CRS84.srid):
             return super().cql_where(bbox=bbox, cql=cql, **filters)
@@ -223,6 +237,11 @@ class ServedCollection(PgCollection):
         """What tipg would turn into a 500 (see _check_simplify, _check_ids): a 400 or 404."""
         _check_simplify(simplify)
         _check_ids(ids, self.id_column.type if self.id_column else None)
+
+    async def get_tile(self, conn: asyncpg.Connection, **kwargs: Any) -> bytes:
+        self._check_arguments(kwargs.get("simplify"), kwargs.get("ids_filter"))
+        tile: bytes = await super().get_tile(conn, **kwargs)
+        return tile
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
         self._check_arguments(kwargs.get("simplify"), kwargs.get("ids_filter"))

@@ -19,7 +19,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.types import Scope
-from tipg.factory import OGCFeaturesFactory
+from tipg import model
+from tipg.factory import EndpointsFactory, OGCFeaturesFactory
 
 from app.ogc.crs import CONFORMANCE_CLASS as CRS_CONFORMANCE
 
@@ -38,11 +39,19 @@ def _base_url_inputs(scope: Scope) -> tuple[Any, ...]:
 @dataclass
 class LinkCachingFactory(OGCFeaturesFactory):
     _urls: dict[tuple[Any, ...], str] = field(default_factory=dict, init=False, repr=False)
+    # Factories served beside this one (tiles.py), whose links and conformance classes the
+    # landing page and /conformance list with ours, as tipg's own Endpoints factory does.
+    companions: list[EndpointsFactory] = field(default_factory=list, init=False, repr=False)
 
     @property
     def conforms_to(self) -> list[str]:
         # crs_request.py implements Part 2 (CRS by Reference) on tipg's routes.
-        return [*super().conforms_to, CRS_CONFORMANCE]
+        others = [uri for factory in self.companions for uri in factory.conforms_to]
+        return [*super().conforms_to, CRS_CONFORMANCE, *others]
+
+    def links(self, request: Request) -> list[model.Link]:
+        others = [link for factory in self.companions for link in factory.links(request)]
+        return [*super().links(request), *others]
 
     def url_for(self, request: Request, name: str, **path_params: Any) -> str:
         item_id = path_params.get("itemId")

@@ -56,7 +56,9 @@ def _schema_keywords(node: dict[str, Any]) -> dict[str, Any]:
         out["items"] = items[0] if items else {}
         out.setdefault("minItems", len(items))
         out.setdefault("maxItems", len(items))
-    for keyword in ("contentMediaType", "contentEncoding", "$schema", "$id"):
+    # "exemples": a misspelt keyword in morecantile's CRS models (the tiles routes' schemas),
+    # which OpenAPI 3.0 refuses.
+    for keyword in ("contentMediaType", "contentEncoding", "$schema", "$id", "exemples"):
         out.pop(keyword, None)
     return out
 
@@ -134,6 +136,19 @@ def _document_errors(document: dict[str, Any]) -> None:
             responses["default"] = _error("Any other error, in the same form")
 
 
+def _document_html(document: dict[str, Any]) -> None:
+    """text/html on every operation whose `f` offers html: tipg declares it on all but one (a
+    collection's tile set)."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            formats = [p for p in operation.get("parameters", []) if p.get("name") == "f"]
+            if not formats or "html" not in formats[0].get("schema", {}).get("enum", []):
+                continue
+            content = operation.get("responses", {}).get("200", {}).get("content")
+            if content is not None:
+                content.setdefault("text/html", {"schema": {"type": "string"}})
+
+
 def _build_document(app: FastAPI, default: int, maximum: int) -> dict[str, Any]:
     raw = get_openapi(
         title=app.title, version=app.version, routes=app.routes, description=app.description
@@ -142,6 +157,7 @@ def _build_document(app: FastAPI, default: int, maximum: int) -> dict[str, Any]:
     document["openapi"] = OPENAPI_VERSION
     _document_items_parameters(document, default, maximum)
     _document_errors(document)
+    _document_html(document)
     catalog = getattr(app.state, "collection_catalog", None)
     if catalog:
         generic = document["paths"][ITEMS_PATH]["get"]

@@ -1,5 +1,6 @@
 """Collections that tell the request span and the metrics what an items request asked and got:
-limit, offset, whether bbox/datetime/filter were given, numberMatched and numberReturned."""
+limit, offset, whether bbox/datetime/filter were given, numberMatched and numberReturned; and a
+tile request's zoom, matrix set and size."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tipg.collections import ItemList
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
+from app.ogc.tiles import tile_attributes
 
 _meter = metrics.get_meter(__name__)
 features_returned = _meter.create_histogram(
@@ -62,6 +64,15 @@ class ObservedCollection(ServedCollection):
         items = await super().features(conn, **kwargs)
         self._observe(len(items["items"]), items["matched"])
         return items
+
+    async def get_tile(self, conn: asyncpg.Connection, **kwargs: Any) -> bytes:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(tile_attributes(kwargs["tile"], kwargs["tms"]))
+        tile: bytes = await super().get_tile(conn, **kwargs)
+        if span.is_recording():
+            span.set_attribute("ogc.tile.bytes", len(tile))
+        return tile
 
     async def geojson_page(
         self,
