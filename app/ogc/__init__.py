@@ -15,6 +15,10 @@ Hooks into tipg's public API:
 - `tipg.collections.PgCollection.features(conn, **kwargs)` is overridden (catalog.py), reading
   the keyword names limit, offset, bbox_filter, datetime_filter, cql_filter, simplify and the
   ItemList keys `items`, `matched` (app/otel/collections.py too).
+- `tipg.factory.OGCTilesFactory` is composed as is (tiles.py), its `supported_tms` read for the
+  tile and zoom checks; `PgCollection.get_tile(conn, **kwargs)` is overridden (catalog.py, and
+  app/otel/collections.py), reading the keyword names tile, tms, simplify and ids_filter, and
+  `cql_where` gets tipg's `tile`/`tms` arguments (tests/test_tiles.py, tests/test_tracing.py).
 - `tipg.collections.register_collection_catalog` fills `app.state.collection_catalog`
   (catalog.py); `tipg.database.connect_to_db` opens `app.state.pool` with our asyncpg
   `connection_class`, `reset` and `server_settings` (app/db/lifespan.py).
