@@ -26,7 +26,7 @@ from bench.workload import KINDS, TIPG, paths
 from harness.server_process import ROOT, Server
 
 FULL = {"kinds": list(KINDS), "rounds": 3, "seconds": 4}
-QUICK = {"kinds": ["items_10", "bbox", "item"], "rounds": 3, "seconds": 2}
+QUICK = {"kinds": ["items_10", "bbox", "item", "tile"], "rounds": 3, "seconds": 2}
 CONNECTIONS = 8
 SCALING_KIND = "items_100"
 BIG_PAGE = "/collections/public.fire_detections/items?limit=10000"
