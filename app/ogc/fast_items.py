@@ -25,9 +25,11 @@ from tipg.dependencies import function_parameters_query, properties_filter_query
 from tipg.errors import NotFound as TipgNotFound
 from tipg.resources.enums import MediaType
 
+from app import __version__
 from app.errors import InvalidParameter
 from app.ogc.catalog import INTEGER_TYPES, int64_id
 from app.ogc.counting import CountMode, MatchedCounter
+from app.ogc.etags import DataETags
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.keyset import CURSOR, Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
@@ -136,6 +138,8 @@ class FastGeoJson:
         self.factory = factory
         self.feature_links = feature_links
         self.counter = counter
+        shape = f"{__version__} feature_links={feature_links} number_matched={counter.mode}"
+        self.etags = DataETags(shape)
 
     def _feature_links(self, request: Request, collection_id: str) -> tuple[str, str, str]:
         """(collection URL, item URL before the id, after it), as tipg builds them."""
@@ -168,6 +172,8 @@ class FastGeoJson:
 
     async def items(self, values: dict[str, Any]) -> Response:
         request, collection = values["request"], values["collection"]
+        if (not_modified := await self.etags.unchanged(request)) is not None:
+            return not_modified
         limit, offset = values["limit"], values.get("offset") or 0
         order = key_order(collection, values.get("sortby"))
         page_request = self._items_request(values, order)
@@ -191,10 +197,14 @@ class FastGeoJson:
         }
         if page.matched is None:
             del envelope["numberMatched"]
-        return _geojson_response(add_alternates(envelope), page.features)
+        response = _geojson_response(add_alternates(envelope), page.features)
+        response.headers["ETag"] = self.etags.etag(request, page.snapshot)
+        return response
 
     async def item(self, values: dict[str, Any]) -> Response:
         request, collection, item_id = values["request"], values["collection"], values["itemId"]
+        if (not_modified := await self.etags.unchanged(request)) is not None:
+            return not_modified
         page_request = _page_request(values, 1, 0)
         filters = {"ids": [item_id], "geom": values.get("geom_column")}
         if (key := key_parameter(collection, item_id)) is not None:
@@ -212,7 +222,8 @@ class FastGeoJson:
         ]
         links = add_alternates({"links": links})["links"]
         body = page.features[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-        return Response(body, media_type=GEOJSON)
+        etag = self.etags.etag(request, page.snapshot)
+        return Response(body, media_type=GEOJSON, headers={"ETag": etag})
 
 
 def _replace_endpoint(app: FastAPI, path: str, fast: Endpoint, needs_key: bool) -> None:
