@@ -137,6 +137,12 @@ def targets_table(results: dict[str, Any], m: dict[str, Any]) -> list[str]:
         lines.append(
             f"| RSS growth serving limit=10000 detections (MB) | ≤ 50 | {grown} | | | {met} |"
         )
+    if "conditional" in results:
+        ok, unchanged = (statistics.median(results["conditional"][s]) for s in ("200", "304"))
+        lines.append(
+            f"| 304 / 200 (items_100 with its ETag, untraced), information | | "
+            f"{unchanged / ok:.2f} | {ok:,.0f} → {unchanged:,.0f} req/s | | |"
+        )
     one, two = (statistics.median(results["scaling"][w]) for w in ("1", "2"))
     scaled = f"{one:,.0f} → {two:,.0f} req/s"
     lines.append(

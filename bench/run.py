@@ -20,6 +20,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
+
 from bench import answers, dbonly, report, servers, wrk
 from bench.data import bench_database, sizes_from_env
 from bench.workload import KINDS, TIPG, paths
@@ -29,6 +31,7 @@ FULL = {"kinds": list(KINDS), "rounds": 3, "seconds": 4}
 QUICK = {"kinds": ["items_10", "bbox", "item", "tile"], "rounds": 3, "seconds": 2}
 CONNECTIONS = 8
 SCALING_KIND = "items_100"
+CONDITIONAL_KIND = "items_100"
 BIG_PAGE = "/collections/public.fire_detections/items?limit=10000"
 Running = Server | servers.ExternalServer
 
@@ -39,6 +42,32 @@ def big_pages(server: Running, seconds: float) -> dict[str, float]:
     wrk.run(server.base, [BIG_PAGE], seconds, CONNECTIONS)
     after = rss_mb(server) or 0.0
     return {"idle_mb": idle, "after_mb": after, "grown_mb": round(after - idle, 1)}
+
+
+def conditional(server: Running, rounds: int, seconds: int) -> dict[str, list[float]]:
+    """An items page answered 200, and 304 to a client that sends its ETag: interleaved rounds
+    on one server (the 304 reads the snapshot only, app/ogc/etags.py)."""
+    path = paths(CONDITIONAL_KIND, TIPG, SIZES)[0]
+    wrk.run(server.base, [path], 1, CONNECTIONS)  # the pool filled (see _run_304)
+    out: dict[str, list[float]] = {"200": [], "304": []}
+    for _ in range(rounds):
+        out["200"].append(wrk.run(server.base, [path], seconds, CONNECTIONS).requests_per_second)
+        out["304"].append(_run_304(server, path, seconds))
+    return out
+
+
+def _run_304(server: Running, path: str, seconds: int, attempts: int = 5) -> float:
+    """One run of 304s. The ETag holds the cluster's snapshot, which any transaction id taken
+    anywhere changes (autovacuum's ANALYZE; tipg's set-up of each new pool connection and the
+    clean-up of a closed one): a run during which it changed served 200s, and is run again."""
+    for _ in range(attempts):
+        etag = httpx.get(server.base + path, timeout=60).headers["etag"]
+        condition = {"If-None-Match": etag}
+        result = wrk.run(server.base, [path], seconds, CONNECTIONS, headers=condition)
+        if httpx.get(server.base + path, headers=condition, timeout=60).status_code == 304:
+            return result.requests_per_second
+        print("bench: the snapshot changed during a run of 304s; running it again", flush=True)
+    raise SystemExit(f"bench: the snapshot changed during {attempts} runs of 304s in a row")
 
 
 def rss_mb(server: Server | servers.ExternalServer) -> float | None:
@@ -145,6 +174,9 @@ def main() -> None:
         measured |= run_rounds(plan, running, sql, database_url)
         labels = {name: case.label for name, (case, _) in running.items()}
         measured["scaling"] = scaling(database_url, collector, plan)
+        measured["conditional"] = conditional(
+            running["untraced"][1], plan["rounds"], plan["seconds"]
+        )
         measured["differs"] = measured_answers
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT

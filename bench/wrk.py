@@ -83,10 +83,11 @@ def run(
     connections: int,
     timeout_s: int = 2,
     count_statuses: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Result:
     """timeout_s: wrk's own per-request timeout (its default, 2 s, unless said otherwise).
     count_statuses: classify failed answers by status code (a Lua call per response, so the
-    benchmarks leave it off)."""
+    benchmarks leave it off). headers: sent with every request."""
     assert base.startswith("http://127.0.0.1:"), "loopback only"
     env = {**os.environ, "WRK_COUNT_STATUSES": "1"} if count_statuses else None
     with tempfile.NamedTemporaryFile("w", suffix=".paths") as listing:
@@ -94,6 +95,7 @@ def run(
         listing.flush()
         argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s"]
         argv += ["--latency", "-s", str(LUA)]
+        argv += [f"-H{name}: {value}" for name, value in (headers or {}).items()]
         out = subprocess.run(
             [*argv, base, "--", listing.name], capture_output=True, text=True, check=True, env=env
         ).stdout
