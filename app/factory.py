@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry.connection_class,
         telemetry.observe_pool(lambda: getattr(app.state, "pool", None)),
     )
+    telemetry.observe_freshness(lambda: getattr(app.state, "collection_catalog", None))
     app.include_router(health.router)
     if settings.api.refresh_token is not None:
         app.include_router(refresh_router(settings.api.refresh_token, database.reload))

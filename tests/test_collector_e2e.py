@@ -195,6 +195,7 @@ def test_every_declared_metric_reaches_cloudwatch(traced_request: str, emulator:
         "db.client.connection.max",
         "db.client.connection.wait_time",
         "ogc.features.returned",
+        "ogc.collection.data_age",
         "wfs3.catalog.loads",
         "wfs3.catalog.load.duration",
     }

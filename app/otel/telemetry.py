@@ -52,6 +52,7 @@ from app.otel.collections import ObservedCollection
 from app.otel.collector_gate import CollectorGate, GatedBatchSpanProcessor
 from app.otel.endpoint import endpoint_for
 from app.otel.exporters import exporter, metric_preferences
+from app.otel.freshness import observe_freshness
 from app.otel.logs import exclude_telemetry_logs
 from app.otel.middleware import RequestMetrics
 from app.otel.pool_metrics import observe_pool
@@ -83,6 +84,9 @@ class Telemetry:
         """Pool gauges read from `current_pool()`; the histogram BoundedPool records waits in."""
         return None
 
+    def observe_freshness(self, current_catalog: Callable[[], Any]) -> None:
+        """The age of each collection's newest row, read from `current_catalog()` on export."""
+
     def trace_header(self) -> str | None:
         """`Root=1-…` of the current request's trace, for error bodies."""
         return None
@@ -111,6 +115,9 @@ class ExportingTelemetry(Telemetry):
 
     def observe_pool(self, current_pool: Callable[[], Any]) -> Histogram | None:
         return observe_pool(current_pool)
+
+    def observe_freshness(self, current_catalog: Callable[[], Any]) -> None:
+        observe_freshness(current_catalog)
 
     def trace_header(self) -> str | None:
         return current_trace_header()

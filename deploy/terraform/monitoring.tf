@@ -64,6 +64,31 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   tags = var.tags
 }
 
+# One alarm per collection named in var.freshness_alarms: its newest row is too old, as every
+# task saw it at its last catalog load (Minimum: one task with an older catalog does not fire it).
+resource "aws_cloudwatch_metric_alarm" "stale_data" {
+  for_each            = var.freshness_alarms
+  alarm_name          = "${var.name}-${var.environment}-stale-${each.key}"
+  alarm_description   = "The newest row of ${each.key} has been older than ${each.value} s for 15 minutes (ogc.collection.data_age): the pipeline that loads it may have stopped."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  treat_missing_data  = "missing"
+  namespace           = var.metrics_namespace
+  metric_name         = "ogc.collection.data_age"
+  statistic           = "Minimum"
+  period              = 300
+  dimensions = {
+    "service.name"           = var.name
+    "deployment.environment" = var.environment
+    "ogc.collection.id"      = each.key
+  }
+  alarm_actions = var.alarm_actions
+  ok_actions    = var.alarm_actions
+  tags          = var.tags
+}
+
 resource "aws_xray_group" "this" {
   group_name        = local.xray.Group.GroupName
   filter_expression = local.xray.Group.FilterExpression

@@ -34,7 +34,10 @@ output "dashboard_url" {
 }
 
 output "alarm_names" {
-  value = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
+  value = concat(
+    [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name],
+    [for alarm in aws_cloudwatch_metric_alarm.stale_data : alarm.alarm_name],
+  )
 }
 
 output "metrics_log_group" {

@@ -241,6 +241,12 @@ variable "alarm_p99_seconds" {
   default = 2
 }
 
+variable "freshness_alarms" {
+  description = "Collections watched for stale data: collection id (e.g. public.fire_detections) => the age in seconds of its newest row above which an alarm fires (ogc.collection.data_age; the collection needs a temporal column)."
+  type        = map(number)
+  default     = {}
+}
+
 variable "environment_variables" {
   description = "Extra environment of the service (README, Settings), e.g. WFS3_DB_SCHEMAS."
   type        = map(string)
