@@ -18,6 +18,7 @@ collector_log="${WFS3_COLLECTOR_LOG:-.cache/otelcol/collector.log}"
 health_port="${OTELCOL_HEALTH_PORT:-13133}"
 collector_pid=""
 service_pid=""
+COLLECTOR_STOP_SECONDS=10
 
 stop() {
     trap - INT TERM EXIT
@@ -27,6 +28,14 @@ stop() {
     fi
     if [ -n "$collector_pid" ]; then
         kill -TERM "$collector_pid" 2>/dev/null || true
+        # Its shutdown flushes to X-Ray and CloudWatch, which without credentials here can
+        # retry for minutes (how long depends on how the metadata address fails to answer):
+        # COLLECTOR_STOP_SECONDS for that, then it is stopped for good.
+        for _ in $(seq "$((COLLECTOR_STOP_SECONDS * 10))"); do
+            kill -0 "$collector_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$collector_pid" 2>/dev/null || true
         wait "$collector_pid" 2>/dev/null || true
     fi
 }
