@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.memo import remembered
 
 # A host name or bracketed IPv6 literal with an optional port: nothing that could smuggle a path,
 # a second header or markup into the links we build.
@@ -35,17 +39,12 @@ class TrustedPeers:
         ]
         # Every request asks about its peer, and parsing an address is most of the cost of
         # this middleware; the peers are few (the load balancer's nodes), so answers are kept.
-        self._answers: dict[str, bool] = {}
+        self._answers: dict[Hashable, bool] = {}
 
     def __contains__(self, host: str) -> bool:
         if self.any:
             return True
-        answer = self._answers.get(host)
-        if answer is None:
-            if len(self._answers) >= REMEMBERED_PEERS:
-                self._answers.clear()
-            answer = self._answers[host] = self._is_trusted(host)
-        return answer
+        return remembered(self._answers, host, partial(self._is_trusted, host), REMEMBERED_PEERS)
 
     def _is_trusted(self, host: str) -> bool:
         try:

@@ -12,6 +12,7 @@ Telemetry hands in a subclass that also tells the span and the metrics (app/otel
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,7 @@ from tipg.errors import InvalidGeometryColumnName
 from tipg.settings import DatabaseSettings as TipgCatalogSettings
 
 from app.errors import InvalidParameter, NotFound
+from app.memo import remembered
 from app.ogc.counting import MatchedCounter
 from app.ogc.crs import (
     CRS84,
@@ -137,7 +139,7 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
 
 class ServedCollection(PgCollection):
     # An item's statement, by what shapes it (item_statement): the same text for every id.
-    _item_statements: dict[tuple[Any, ...], str] = PrivateAttr(default_factory=dict)
+    _item_statements: dict[Hashable, str] = PrivateAttr(default_factory=dict)
 
     def cql_where(  # tipg's signature; it passes every argument by keyword
         self,
@@ -224,14 +226,13 @@ class ServedCollection(PgCollection):
             page.sortby,
             OUTPUT_CRS.get(),
         )
-        sql = self._item_statements.get(shape)
-        if sql is None:
-            if len(self._item_statements) >= ITEM_STATEMENTS:
-                self._item_statements.clear()
+
+        def build() -> str:
             sql, params = page_sql(self, page)
             assert params == [page.key], "an item statement's one parameter is its key"
-            self._item_statements[shape] = sql
-        return sql, [page.key]
+            return sql
+
+        return remembered(self._item_statements, shape, build, ITEM_STATEMENTS), [page.key]
 
     def _check_arguments(self, simplify: float | None, ids: list[str] | None) -> None:
         """What tipg would turn into a 500 (see _check_simplify, _check_ids): a 400 or 404."""

@@ -14,7 +14,9 @@ holds path parameters (tipg resolves them from the request) nothing is cached.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -22,6 +24,7 @@ from starlette.types import Scope
 from tipg import model
 from tipg.factory import EndpointsFactory, OGCFeaturesFactory
 
+from app.memo import remembered
 from app.ogc.crs import CONFORMANCE_CLASS as CRS_CONFORMANCE
 
 URL_CACHE_SIZE = 4096  # emptied when full: the Host header is the client's to choose
@@ -38,7 +41,7 @@ def _base_url_inputs(scope: Scope) -> tuple[Any, ...]:
 
 @dataclass
 class LinkCachingFactory(OGCFeaturesFactory):
-    _urls: dict[tuple[Any, ...], str] = field(default_factory=dict, init=False, repr=False)
+    _urls: dict[Hashable, str] = field(default_factory=dict, init=False, repr=False)
     # Factories served beside this one (tiles.py), whose links and conformance classes the
     # landing page and /conformance list with ours, as tipg's own Endpoints factory does.
     companions: list[EndpointsFactory] = field(default_factory=list, init=False, repr=False)
@@ -61,11 +64,8 @@ class LinkCachingFactory(OGCFeaturesFactory):
         if value is not None:
             path_params["itemId"] = ID_MARKER
         key = (*_base_url_inputs(request.scope), name, *sorted(path_params.items()))
-        url = self._urls.get(key)
-        if url is None:
-            if len(self._urls) >= URL_CACHE_SIZE:
-                self._urls.clear()
-            url = self._urls[key] = super().url_for(request, name, **path_params)
+        build = partial(super().url_for, request, name, **path_params)
+        url = remembered(self._urls, key, build, URL_CACHE_SIZE)
         if value is None:
             return url
         # The id is the route's last parameter: its marker is the last one in the URL.
