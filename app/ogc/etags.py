@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -93,7 +93,7 @@ class MetadataETagMiddleware:
         if scope["type"] != "http" or scope["method"] != "GET" or NOT_METADATA.match(scope["path"]):
             await self.app(scope, receive, send)
             return
-        condition = _header(scope, b"if-none-match")
+        condition = Headers(scope=scope).get("if-none-match")
         held: list[Message] = []
 
         async def send_with_etag(message: Message) -> None:
@@ -109,13 +109,6 @@ class MetadataETagMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_etag)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _hashable(start: Message) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query
-from morecantile import Tile
+from morecantile import Tile, TileMatrixSet
 from tipg.collections import Collection
 from tipg.factory import OGCTilesFactory
 
@@ -32,18 +32,23 @@ TILESET = "/collections/{collectionId}/tiles/{tileMatrixSetId}"
 ZOOM_RANGE_PATHS = (f"{TILESET}/tilejson.json", f"{TILESET}/style.json")
 
 
+def _matrix_set(identifier: str) -> TileMatrixSet | None:
+    """tipg's tile matrix set of that id; None for an unknown one, which tipg's route refuses
+    itself, naming the ones there are."""
+    if identifier not in OGCTilesFactory.supported_tms.list():
+        return None
+    return OGCTilesFactory.supported_tms.get(identifier)
+
+
 def check_tile_in_matrix(
     tileMatrixSetId: Annotated[str, Path()],  # the route's own parameter names
     z: Annotated[int, Path()],
     x: Annotated[int, Path()],
     y: Annotated[int, Path()],
 ) -> None:
-    """404 for a tile its matrix set does not have (tipg would answer one anyway). An unknown
-    matrix set is left to tipg's route, which names the ones there are."""
-    if tileMatrixSetId not in OGCTilesFactory.supported_tms.list():
-        return
-    tms = OGCTilesFactory.supported_tms.get(tileMatrixSetId)
-    if not tms.is_valid(Tile(x, y, z)):
+    """404 for a tile its matrix set does not have (tipg would answer one anyway)."""
+    tms = _matrix_set(tileMatrixSetId)
+    if tms is not None and not tms.is_valid(Tile(x, y, z)):
         raise NotFound(
             f"Tile {z}/{x}/{y} is not in tile matrix set {tms.id}: zoom levels "
             f"{tms.minzoom}-{tms.maxzoom}, x and y within the matrix at that zoom"
@@ -57,9 +62,9 @@ def check_zoom_range(
 ) -> None:
     """TileJSON's and the style's zoom range within the matrix set's (tipg copies any integer
     into the document; one past 64 bits failed to encode, a 500)."""
-    if tileMatrixSetId not in OGCTilesFactory.supported_tms.list():
+    tms = _matrix_set(tileMatrixSetId)
+    if tms is None:
         return
-    tms = OGCTilesFactory.supported_tms.get(tileMatrixSetId)
     for name, zoom in (("minzoom", minzoom), ("maxzoom", maxzoom)):
         if zoom is not None and not tms.minzoom <= zoom <= tms.maxzoom:
             raise InvalidParameter(
