@@ -8,19 +8,17 @@ what they wrote with boto3, as one would read X-Ray and CloudWatch.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx2 as httpx
 import pytest
 
+from harness.collector import AWS, built_collector, http_ok, process, running_collector
 from harness.polling import eventually
 from harness.server_process import ROOT, free_port, running_server
 
@@ -28,38 +26,11 @@ pytestmark = pytest.mark.server  # a real server process: left out of make test-
 
 LOG_GROUP = "/veda-wfs3/e2e-metrics"
 ITEMS = "/collections/public.fire_perimeters/items"
-AWS = {
-    "AWS_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
-
-
-@contextlib.contextmanager
-def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=out, stderr=out, cwd=ROOT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
-def http_ok(url: str) -> bool | None:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200 or None
-    except httpx.TransportError:
-        return None
 
 
 @pytest.fixture(scope="module")
 def collector_binary() -> str:
-    """Built (or found up to date) by the same script as `make collector`."""
-    built = subprocess.run(
-        [str(ROOT / "scripts/collector.sh")], capture_output=True, text=True, check=True
-    )
-    return built.stdout.strip().splitlines()[-1]
+    return built_collector()
 
 
 @pytest.fixture(scope="module")
@@ -77,27 +48,16 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def collector(
     collector_binary: str, emulator: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    ports = {name: free_port() for name in ("grpc", "http", "statsd", "health")}
     env = {
-        **AWS,
         "AWS_XRAY_ENDPOINT": emulator,
         "AWS_CLOUDWATCH_LOGS_ENDPOINT": emulator,
         "AWS_LOCAL_MODE": "true",
         "WFS3_METRICS_LOG_GROUP": LOG_GROUP,
-        "OTELCOL_LISTEN": "127.0.0.1",
-        "OTELCOL_OTLP_GRPC_PORT": str(ports["grpc"]),
-        "OTELCOL_OTLP_HTTP_PORT": str(ports["http"]),
-        "OTELCOL_STATSD_PORT": str(ports["statsd"]),
-        "OTELCOL_HEALTH_PORT": str(ports["health"]),
         "OTELCOL_METRICS_BATCH_TIMEOUT": "1s",
     }
     log = tmp_path_factory.mktemp("otelcol") / "collector.log"
-    argv = [collector_binary, "--config", str(ROOT / "otel-config.yaml")]
-    with process(argv, env, log) as proc:
-        health = f"http://127.0.0.1:{ports['health']}/"
-        eventually(lambda: http_ok(health), 30, "collector health check")
-        yield {"otlp": f"http://127.0.0.1:{ports['grpc']}", "process": proc, "log": log}
-    assert "panic" not in log.read_text()
+    with running_collector(collector_binary, env, log) as ports:
+        yield {"otlp": f"http://127.0.0.1:{ports['grpc']}", "log": log}
 
 
 @pytest.fixture(scope="module")

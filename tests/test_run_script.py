@@ -38,6 +38,7 @@ def _environment(database_url: str, collector_log: Path) -> tuple[dict[str, str]
         OTELCOL_OTLP_HTTP_PORT=str(free_port()),
         OTELCOL_STATSD_PORT=str(free_port()),
         OTELCOL_HEALTH_PORT=str(free_port()),
+        OTELCOL_XRAY_PROXY_PORT=str(free_port()),
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{grpc_port}",
         OTEL_TRACES_SAMPLER="always_on",
         # Spans leave only when the service's shutdown flushes them.
