@@ -257,6 +257,29 @@ class TelemetrySettings(BaseSettings):
     wfs3_otlp_log_level: LogLevel = "WARNING"
     # Set on ECS (task metadata v4): the resource then carries the task's cluster, ARN and id.
     ecs_container_metadata_uri_v4: str | None = None
+    # OTEL_TRACES_SAMPLER=xray is ours (app/otel/xray_sampler.py): X-Ray's sampling rules, polled
+    # through the collector's awsproxy, with OTEL_TRACES_SAMPLER_ARG as the ratio to fall back
+    # on. Any other sampler is the SDK's, which reads both variables itself.
+    otel_traces_sampler: str = "parentbased_always_on"
+    otel_traces_sampler_arg: str | None = None
+    wfs3_xray_sampling_endpoint: str = "http://localhost:2000"
+    wfs3_xray_rules_interval: float = Field(default=300.0, gt=0)
+
+    def xray_fallback_ratio(self) -> float:
+        """OTEL_TRACES_SAMPLER_ARG as the xray sampler's fallback ratio (1.0 when unset, as the
+        SDK's traceidratio)."""
+        if self.otel_traces_sampler_arg is None:
+            return 1.0
+        try:
+            ratio = float(self.otel_traces_sampler_arg)
+        except ValueError:
+            ratio = -1.0
+        if not 0.0 <= ratio <= 1.0:
+            raise ConfigError(
+                "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 with OTEL_TRACES_SAMPLER=xray "
+                "(the share of new traces sampled while X-Ray's rules cannot be read)"
+            )
+        return ratio
 
     def protocol(self, signal: Literal["traces", "metrics", "logs"]) -> OtlpProtocol | None:
         """The OTLP protocol one signal is exported with; None when its exporter is "none"."""
@@ -282,3 +305,5 @@ class Settings(BaseModel):
             raise ConfigError("WFS3_DEFAULT_PAGE_SIZE must not exceed WFS3_MAX_PAGE_SIZE")
         if self.pool.pool_min_size > self.pool.pool_max_size:
             raise ConfigError("WFS3_DB_POOL_MIN_SIZE must not exceed WFS3_DB_POOL_MAX_SIZE")
+        if self.telemetry.otel_traces_sampler == "xray":
+            self.telemetry.xray_fallback_ratio()

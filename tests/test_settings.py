@@ -156,6 +156,15 @@ def test_an_export_timeout_in_milliseconds_stops_start_with_one_line(variable: s
     assert len(lines) == 1 and variable.lower() in lines[0] and "in seconds" in lines[0], lines
 
 
+@pytest.mark.parametrize("ratio", ["10%", "1.5"])
+def test_an_xray_fallback_that_is_no_ratio_stops_start_with_one_line(ratio: str) -> None:
+    environment = {"OTEL_TRACES_SAMPLER": "xray", "OTEL_TRACES_SAMPLER_ARG": ratio}
+    result = start_main({"DATABASE_URL": f"postgresql://u:{SECRET}@h/d", **environment})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "OTEL_TRACES_SAMPLER_ARG must be a ratio" in lines[0], lines
+
+
 def test_the_sdk_reads_export_timeouts_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the check above rests on; should an SDK upgrade switch to milliseconds (as the
     specification has it), this fails and the check must go."""

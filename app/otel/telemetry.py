@@ -9,7 +9,8 @@ work. No other module asks whether telemetry is on.
 Configuration is the standard OTEL_* environment. The endpoints are parsed once here
 (app/otel/endpoint.py) for the exporters and the collector gate; the SDK reads the rest itself:
 headers, timeouts, the sampler (OTEL_TRACES_SAMPLER / _ARG, default parent-based always-on),
-batch and export intervals.
+batch and export intervals. The one sampler that is ours, OTEL_TRACES_SAMPLER=xray (X-Ray's
+sampling rules), is built here (app/otel/xray_sampler.py).
 
 It works the same under plain `uvicorn` and under `opentelemetry-instrument uvicorn`. Without
 opentelemetry-distro (deliberately not installed), the launcher sets no provider; it only runs the
@@ -45,6 +46,7 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from app.ogc.catalog import ServedCollection
@@ -57,8 +59,10 @@ from app.otel.logs import exclude_telemetry_logs
 from app.otel.middleware import RequestMetrics
 from app.otel.pool_metrics import observe_pool
 from app.otel.resource import build_resource
+from app.otel.sampling_poller import SamplingPoller, SamplingProxyClient
 from app.otel.sql_spans import TracedConnection
 from app.otel.xray import AdoptingXRayIdGenerator, AlbAwareXRayPropagator, current_trace_header
+from app.otel.xray_sampler import XRayRulesSampler
 from app.settings import TelemetrySettings
 
 logger = logging.getLogger(__name__)
@@ -107,9 +111,11 @@ class ExportingTelemetry(Telemetry):
         meter_provider: MeterProvider,
         logger_provider: LoggerProvider,
         log_handler: logging.Handler | None,
+        sampling_poller: SamplingPoller | None = None,
     ) -> None:
         self.providers = (tracer_provider, meter_provider, logger_provider)
         self.log_handler = log_handler
+        self.sampling_poller = sampling_poller
         # After the meter provider is global: instruments bind to the provider of their time.
         self.request_metrics = RequestMetrics()
 
@@ -127,6 +133,8 @@ class ExportingTelemetry(Telemetry):
         would otherwise hold the exit for the exporter's full timeout)."""
         if self.log_handler is not None:
             logging.getLogger().removeHandler(self.log_handler)
+        if self.sampling_poller is not None:
+            self.sampling_poller.stop()
         worker = threading.Thread(target=self._flush_and_close, args=(seconds,), daemon=True)
         worker.start()
         worker.join(seconds)
@@ -141,9 +149,28 @@ class ExportingTelemetry(Telemetry):
             provider.shutdown()
 
 
-def _tracer_provider(settings: TelemetrySettings, resource: Resource) -> TracerProvider:
+def _xray_sampling(
+    settings: TelemetrySettings, resource: Resource
+) -> tuple[Sampler | None, SamplingPoller | None]:
+    """With OTEL_TRACES_SAMPLER=xray, our sampler and the thread that keeps it current;
+    otherwise (None, None): the SDK builds the sampler the variables name."""
+    if settings.otel_traces_sampler != "xray":
+        return None, None
+    rules = XRayRulesSampler(resource, settings.xray_fallback_ratio())
+    client = SamplingProxyClient(settings.wfs3_xray_sampling_endpoint)
+    poller = SamplingPoller(rules, client, settings.wfs3_xray_rules_interval)
+    poller.start()
+    return ParentBased(rules), poller
+
+
+def _tracer_provider(
+    settings: TelemetrySettings, resource: Resource, sampler: Sampler | None
+) -> TracerProvider:
     provider = TracerProvider(
-        resource=resource, id_generator=AdoptingXRayIdGenerator(), shutdown_on_exit=False
+        sampler=sampler,
+        resource=resource,
+        id_generator=AdoptingXRayIdGenerator(),
+        shutdown_on_exit=False,
     )
     if endpoint := endpoint_for(settings, "traces"):
         gate = CollectorGate(endpoint.address)
@@ -185,7 +212,8 @@ def _otlp_log_handler(provider: LoggerProvider, level: str) -> logging.Handler:
 
 def _start(settings: TelemetrySettings) -> ExportingTelemetry:
     resource = build_resource(on_ecs=settings.ecs_container_metadata_uri_v4 is not None)
-    tracer_provider = _tracer_provider(settings, resource)
+    sampler, sampling_poller = _xray_sampling(settings, resource)
+    tracer_provider = _tracer_provider(settings, resource, sampler)
     meter_provider = _meter_provider(settings, resource)
     logger_provider = _logger_provider(settings, resource)
     trace.set_tracer_provider(tracer_provider)
@@ -198,12 +226,15 @@ def _start(settings: TelemetrySettings) -> ExportingTelemetry:
     if settings.protocol("logs"):
         handler = _otlp_log_handler(logger_provider, settings.wfs3_otlp_log_level)
     logger.info(
-        "telemetry on: OTLP traces over %s, metrics over %s, logs over %s; auto-instrumentation "
-        "launcher: %s",
+        "telemetry on: OTLP traces over %s, metrics over %s, logs over %s; sampler %s; "
+        "auto-instrumentation launcher: %s",
         *(settings.protocol(signal) or "none (off)" for signal in ("traces", "metrics", "logs")),
+        tracer_provider.sampler.get_description(),
         "yes" if FastAPIInstrumentor().is_instrumented_by_opentelemetry else "no",
     )
-    return ExportingTelemetry(tracer_provider, meter_provider, logger_provider, handler)
+    return ExportingTelemetry(
+        tracer_provider, meter_provider, logger_provider, handler, sampling_poller
+    )
 
 
 _exporting: ExportingTelemetry | None = None

@@ -61,9 +61,9 @@ resource "aws_security_group" "collector" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "collector_otlp" {
-  for_each                     = local.gateway ? toset(["4317", "4318"]) : toset([])
+  for_each                     = local.gateway ? toset([for p in local.gateway_ports : tostring(p)]) : toset([])
   security_group_id            = aws_security_group.collector[0].id
-  description                  = "OTLP from ${var.name}"
+  description                  = "OTLP and X-Ray sampling from ${var.name}"
   referenced_security_group_id = aws_security_group.app.id
   ip_protocol                  = "tcp"
   from_port                    = tonumber(each.value)
@@ -81,9 +81,9 @@ resource "aws_vpc_security_group_egress_rule" "collector_https" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "app_to_collector" {
-  for_each                     = local.gateway ? toset(["4317", "4318"]) : toset([])
+  for_each                     = local.gateway ? toset([for p in local.gateway_ports : tostring(p)]) : toset([])
   security_group_id            = aws_security_group.app.id
-  description                  = "OTLP to the collector gateway"
+  description                  = "OTLP and X-Ray sampling to the collector gateway"
   referenced_security_group_id = aws_security_group.collector[0].id
   ip_protocol                  = "tcp"
   from_port                    = tonumber(each.value)

@@ -35,7 +35,10 @@ locals {
   metrics_log_group = "/${var.name}/${var.environment}/metrics"
 
   collector_dns_name = "collector.${var.name}.internal"
-  otlp_endpoint      = local.gateway ? "http://${local.collector_dns_name}:4317" : "http://127.0.0.1:4317"
+  collector_host     = local.gateway ? local.collector_dns_name : "127.0.0.1"
+  otlp_endpoint      = "http://${local.collector_host}:4317"
+  # What the app tasks reach the gateway on: OTLP gRPC and HTTP, and awsproxy (X-Ray sampling).
+  gateway_ports = [4317, 4318, 2000]
 
   image_parts        = regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com/([^:@]+)", var.app_image)
   ecr_repository_arn = "arn:${local.partition}:ecr:${local.image_parts[1]}:${local.image_parts[0]}:repository/${local.image_parts[2]}"
@@ -57,8 +60,11 @@ locals {
     OTEL_RESOURCE_ATTRIBUTES    = "deployment.environment=${var.environment}"
     OTEL_EXPORTER_OTLP_ENDPOINT = local.otlp_endpoint
     OTEL_EXPORTER_OTLP_PROTOCOL = "grpc"
-    OTEL_TRACES_SAMPLER         = "parentbased_traceidratio"
+    # X-Ray's sampling rules (monitoring.tf's, and any added in the console) decide, read through
+    # the collector's awsproxy; the ratio is what the service samples while it cannot read them.
+    OTEL_TRACES_SAMPLER         = "xray"
     OTEL_TRACES_SAMPLER_ARG     = tostring(var.traces_sampler_ratio)
+    WFS3_XRAY_SAMPLING_ENDPOINT = "http://${local.collector_host}:2000"
     # The load balancer's nodes are in the VPC: only they may set X-Forwarded-* headers.
     FORWARDED_ALLOW_IPS   = data.aws_vpc.this.cidr_block
     WEB_CONCURRENCY       = tostring(var.web_concurrency)
@@ -92,7 +98,7 @@ locals {
     "collector-container" = {
       name                 = local.collector_container
       image                = var.collector_image
-      port_mappings        = local.gateway ? [for p in [4317, 4318] : { containerPort = p, hostPort = p, protocol = "tcp" }] : []
+      port_mappings        = local.gateway ? [for p in local.gateway_ports : { containerPort = p, hostPort = p, protocol = "tcp" }] : []
       environment          = [for k, v in local.collector_environment : { name = k, value = v }]
       config_parameter_arn = aws_ssm_parameter.collector_config.arn
       log_group            = local.collector_log_group

@@ -99,9 +99,11 @@ resource "aws_xray_group" "this" {
   tags = var.tags
 }
 
-# For X-Ray SDKs and remote-sampling clients of this service name. The service itself samples
-# locally (OTEL_TRACES_SAMPLER, the same traces_sampler_ratio): OpenTelemetry's Python SDK has no
-# X-Ray remote sampler. Keeping the two rates equal keeps the console's numbers honest.
+# The rule that decides which of the service's new traces are sampled: the service runs
+# OTEL_TRACES_SAMPLER=xray (app/otel/xray_sampler.py), which polls the rules through the
+# collector's awsproxy and matches them on exactly these fields (tests/test_xray_sampling.py
+# checks this one against it). Changing its rate in the console reaches every task within one
+# SamplingTargets interval (10 s).
 resource "aws_xray_sampling_rule" "this" {
   rule_name      = local.xray.SamplingRule.RuleName
   priority       = local.xray.SamplingRule.Priority

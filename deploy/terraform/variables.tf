@@ -181,7 +181,7 @@ variable "gateway_collector_count" {
 }
 
 variable "traces_sampler_ratio" {
-  description = "Share of new traces sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio); a sampled caller's decision is always kept."
+  description = "Fixed rate of the X-Ray sampling rule this module creates (the share of new traces beyond its reservoir of 1 a second), and the ratio the service falls back to while it cannot read X-Ray's rules; a sampled caller's decision is always kept."
   type        = number
   default     = 0.1
   validation {

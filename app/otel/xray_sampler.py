@@ -1,0 +1,107 @@
+"""OTEL_TRACES_SAMPLER=xray: sample new traces by the X-Ray sampling rules of the account.
+
+The rules and this client's targets are polled through the collector's `awsproxy` extension
+(GetSamplingRules every WFS3_XRAY_RULES_INTERVAL seconds, SamplingTargets at the interval X-Ray
+asks for, 10 s by default), which signs the calls with the task role: the service holds no AWS
+credentials. Until the first rules arrive, when the proxy cannot be reached, and once the rules
+are an hour old, the sampler falls back to OTEL_TRACES_SAMPLER_ARG's ratio. It is the root of a
+parent-based sampler: a caller's decision (X-Ray or W3C header) is always kept.
+
+Written here because no Python implementation installs beside our own setup: the ADOT Python
+distro's sampler comes with its configurator, which takes over `opentelemetry-instrument`, and
+opentelemetry-sdk-extension-aws has none.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
+
+from app.otel.sampling_rules import SERVICE_TYPES, RuleInForce, Subject, rules_in_force
+
+RULES_STALE_SECONDS = 3600  # as X-Ray's SDKs: older rules than this are not trusted
+
+
+class XRayRulesSampler(Sampler):
+    """Decides a new trace by the first rule that matches it; the ratio when it has none."""
+
+    def __init__(
+        self, resource: Resource, fallback_ratio: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._service = _service_fields(resource)
+        self._fallback = TraceIdRatioBased(fallback_ratio)
+        self._clock = clock
+        self.rules: tuple[RuleInForce, ...] = ()
+        self.rules_fetched_at = float("-inf")
+        self.client_id = os.urandom(12).hex()  # one per process: X-Ray shares quotas by client
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        now = self._clock()
+        rule = self._rule_for(attributes or {}, now)
+        if rule is None:
+            return self._fallback.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
+        decision = Decision.RECORD_AND_SAMPLE if rule.decide(trace_id, now) else Decision.DROP
+        return SamplingResult(decision, attributes, trace_state)
+
+    def get_description(self) -> str:
+        return f"XRayRulesSampler{{fallback={self._fallback.get_description()}}}"
+
+    def _rule_for(self, attributes: Mapping[str, Any], now: float) -> RuleInForce | None:
+        if now - self.rules_fetched_at > RULES_STALE_SECONDS:
+            return None
+        subject = Subject(
+            **self._service,
+            method=str(attributes.get("http.request.method", "")),
+            path=str(attributes.get("url.path", "/")),
+            host=str(attributes.get("server.address", "")),
+            attributes=attributes,
+        )
+        return next((held for held in self.rules if held.rule.matches(subject)), None)
+
+    def take_rules(self, records: Sequence[Mapping[str, Any]]) -> None:
+        self.rules = rules_in_force(records, self.rules)
+        self.rules_fetched_at = self._clock()
+
+    def statistics(self) -> list[dict[str, Any]]:
+        now = self._clock()
+        return [held.statistics(self.client_id, now) for held in self.rules]
+
+    def take_targets(self, targets: Sequence[Mapping[str, Any]]) -> None:
+        by_name = {held.rule.name: held for held in self.rules}
+        for target in targets:
+            if held := by_name.get(target.get("RuleName", "")):
+                held.apply_target(target)
+
+
+def _service_fields(resource: Resource) -> dict[str, str]:
+    attributes = resource.attributes
+    return {
+        "service_name": str(attributes.get("service.name", "")),
+        "service_type": SERVICE_TYPES.get(str(attributes.get("cloud.platform", "")), ""),
+        "resource_arn": str(attributes.get("aws.ecs.container.arn", "")),
+    }
