@@ -1,7 +1,8 @@
 """Every metric the dashboard and the alarms name must be one that really exists.
 
 Three sources of truth, read from the code and the configuration themselves:
-- the service's instruments (the `meter.create_*("name", ...)` calls under app/) and their kinds;
+- the service's instruments (the `meter.create_*("name", ...)` calls under app/) and their kinds,
+  and the ECS task metrics the collector makes (collector/ecs-task-metrics.yaml, after renames);
 - otel-config.yaml's awsemf metric_declarations: which of them become CloudWatch metrics, with
   which dimension sets (anything else never reaches CloudWatch);
 - for AWS namespaces, the load balancer's and ECS's documented metrics and dimensions.
@@ -25,6 +26,7 @@ from deploy.render import ROOT
 
 APP = ROOT / "app"
 OTEL_CONFIG = ROOT / "otel-config.yaml"
+TASK_METRICS_CONFIG = ROOT / "collector/ecs-task-metrics.yaml"
 
 # docs.aws.amazon.com: "CloudWatch metrics for your Application Load Balancer" and "Amazon ECS
 # CloudWatch metrics" (service-level metrics).
@@ -71,6 +73,16 @@ def instruments() -> dict[str, str]:
             ):
                 found[node.args[0].value] = node.func.attr.removeprefix("create_")
     return found
+
+
+@cache
+def collector_metrics() -> dict[str, str]:
+    """Metric name -> "task metric", for what the task-metrics overlay keeps and renames."""
+    processors = yaml.safe_load(TASK_METRICS_CONFIG.read_text())["processors"]
+    kept = processors["filter/task_metrics"]["metrics"]["include"]["metric_names"]
+    transforms = processors["metrics_transform/task_metrics"]["transforms"]
+    renamed = {t["include"]: t["new_name"] for t in transforms}
+    return {renamed.get(name, name): "task metric" for name in kept}
 
 
 @cache
@@ -170,10 +182,10 @@ def problems(refs: list[MetricRef], namespace: str) -> list[str]:
 
 
 def _service_metric_problems(ref: MetricRef) -> list[str]:
-    kind = instruments().get(ref.name)
+    kind = instruments().get(ref.name) or collector_metrics().get(ref.name)
     _, declared = declarations()
     if kind is None:
-        return [f"{ref.where}: the service creates no instrument {ref.name!r}"]
+        return [f"{ref.where}: neither the service nor the collector makes {ref.name!r}"]
     if ref.name not in declared:
         return [f"{ref.where}: {ref.name} is not in otel-config.yaml's metric_declarations"]
     found = []

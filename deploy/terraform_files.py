@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from typing import Any
 
 import hcl2
+import yaml
 
 from deploy.render import MODULE, ROOT
 
@@ -53,6 +55,13 @@ def _unquote(key: str) -> str:
 
 
 def collector_config_as_deployed() -> str:
-    """otel-config.yaml as locals.collector_config hands it to ECS: comment and blank lines out."""
-    lines = (ROOT / "otel-config.yaml").read_text().split("\n")
-    return "\n".join(line for line in lines if line.strip() and not line.strip().startswith("#"))
+    """The collector's configuration as locals.collector_config hands it to ECS: otel-config.yaml
+    with collector/ecs-task-metrics.yaml merged in (its receivers, processors and pipelines), as
+    Terraform's jsonencode writes it (compact, keys sorted)."""
+    config = yaml.safe_load((ROOT / "otel-config.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "collector/ecs-task-metrics.yaml").read_text())
+    for section in ("receivers", "processors"):
+        config[section] = {**config[section], **overlay[section]}
+    pipelines = config["service"]["pipelines"]
+    config["service"]["pipelines"] = {**pipelines, **overlay["service"]["pipelines"]}
+    return json.dumps(config, separators=(",", ":"), sort_keys=True)

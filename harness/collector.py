@@ -68,3 +68,14 @@ def running_collector(
         eventually(lambda: http_ok(f"http://127.0.0.1:{ports['health']}/"), 30, "collector up")
         yield ports
     assert "panic" not in log.read_text()
+
+
+@contextlib.contextmanager
+def running_moto(log: Path) -> Iterator[str]:
+    """moto's AWS emulator on a free loopback port; yields its URL."""
+    port = free_port()
+    moto = [str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    with process(moto, {}, log):
+        url = f"http://127.0.0.1:{port}"
+        eventually(lambda: http_ok(f"{url}/moto-api/"), 30, "moto_server up")
+        yield url

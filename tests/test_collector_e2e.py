@@ -18,9 +18,9 @@ import boto3
 import httpx2 as httpx
 import pytest
 
-from harness.collector import AWS, built_collector, http_ok, process, running_collector
+from harness.collector import AWS, built_collector, running_collector, running_moto
 from harness.polling import eventually
-from harness.server_process import ROOT, free_port, running_server
+from harness.server_process import running_server
 
 pytestmark = pytest.mark.server  # a real server process: left out of make test-fast
 
@@ -35,12 +35,7 @@ def collector_binary() -> str:
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    moto = [str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    with process(moto, {}, log):
-        url = f"http://127.0.0.1:{port}"
-        eventually(lambda: http_ok(f"{url}/moto-api/"), 30, "moto_server up")
+    with running_moto(tmp_path_factory.mktemp("moto") / "moto.log") as url:
         yield url
 
 

@@ -169,14 +169,16 @@ def test_sigterm_stops_it_gracefully_with_spans_flushed(
 
 
 def test_collector_image_runs_the_deployed_config_as_ecs_hands_it_over(docker: Docker) -> None:
-    """deploy/terraform gives the sidecar otel-config.yaml as AOT_CONFIG_CONTENT, which takes the
-    place of the image's --config (here one naming a file that does not exist)."""
+    """deploy/terraform gives the sidecar otel-config.yaml (with the task-metrics overlay) as
+    AOT_CONFIG_CONTENT, which takes the place of the image's --config (here one naming a file
+    that does not exist). ECS also sets the task metadata endpoint the receiver reads."""
     name = f"wfs3-collector-test-{free_port()}"
     sidecar = {
         "AOT_CONFIG_CONTENT": collector_config_as_deployed(),
         "AWS_REGION": "us-east-1",
         "AWS_LOCAL_MODE": "true",
         "OTELCOL_LISTEN": "127.0.0.1",
+        "ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/task-metrics-test",
     }
     variables = [arg for k, v in sidecar.items() for arg in ("-e", f"{k}={v}")]
     image = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"

@@ -139,9 +139,11 @@ def test_the_metric_check_catches_a_renamed_metric_route_and_dimension(
     text = text.replace("db.client.connection.wait_time", "db.client.connection.wait")
     text = text.replace("/collections/{collectionId}/queryables", "/collections/{id}/queryables")
     text = text.replace('"db.client.connection.state"', '"db.pool.state"')
+    text = text.replace("container.cpu.usage.vcpu", "container.cpu.utilised")  # a task metric
     refs = list(metrics.dashboard_refs(json.loads(text)))
     found = " ".join(metrics.problems(refs, OUR_NAMESPACE))
-    assert "no instrument 'db.client.connection.wait'" in found
+    assert "nor the collector makes 'db.client.connection.wait'" in found
+    assert "nor the collector makes 'container.cpu.utilised'" in found
     assert "no route '/collections/{id}/queryables'" in found
     assert "db.pool.state" in found
 
@@ -203,8 +205,16 @@ def test_container_environment_names_are_read_by_what_runs_them(
         assert "${env:" + variable["name"] in config, variable["name"]
 
 
-def test_collector_config_fits_a_standard_parameter_unchanged() -> None:
-    deployed = terraform_files.collector_config_as_deployed()
-    assert len(deployed) <= 4096
+def test_collector_config_is_otel_config_with_the_task_metrics_and_fits_a_parameter() -> None:
+    """Everything otel-config.yaml says, plus the overlay's receiver, processors and pipeline;
+    within an Advanced SSM parameter (8 KB; collector.tf picks the tier by length)."""
+    deployed = yaml.safe_load(terraform_files.collector_config_as_deployed())
     original = yaml.safe_load((render.ROOT / "otel-config.yaml").read_text())
-    assert yaml.safe_load(deployed) == original
+    overlay = yaml.safe_load((render.ROOT / "collector/ecs-task-metrics.yaml").read_text())
+    assert len(terraform_files.collector_config_as_deployed()) <= 8192
+    for section in ("extensions", "exporters"):
+        assert deployed[section] == original[section]
+    for section in ("receivers", "processors"):
+        assert deployed[section] == original[section] | overlay[section]
+    pipelines = original["service"]["pipelines"] | overlay["service"]["pipelines"]
+    assert deployed["service"]["pipelines"] == pipelines

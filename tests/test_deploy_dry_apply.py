@@ -105,7 +105,8 @@ def test_collector_config_parameter_and_log_groups(aws: None) -> None:
     ssm = boto3.client("ssm")
     config = terraform_files.collector_config_as_deployed()
     name = "/veda-wfs3/production/otel-config"
-    ssm.put_parameter(Name=name, Value=config, Type="String", Tier="Standard")
+    tier = "Advanced" if len(config) > 4096 else "Standard"  # as collector.tf
+    ssm.put_parameter(Name=name, Value=config, Type="String", Tier=tier)
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == config
 
     logs = boto3.client("logs")

@@ -4,7 +4,7 @@
 resource "aws_ssm_parameter" "collector_config" {
   #checkov:skip=CKV2_AWS_34:the collector configuration holds no secret (what differs per deployment comes from environment variables)
   name        = "/${var.name}/${var.environment}/otel-config"
-  description = "ADOT collector configuration of ${var.name} (otel-config.yaml, comments removed)"
+  description = "ADOT collector configuration of ${var.name} (otel-config.yaml and collector/ecs-task-metrics.yaml)"
   type        = "String"
   tier        = length(local.collector_config) > 4096 ? "Advanced" : "Standard"
   value       = local.collector_config

@@ -46,13 +46,19 @@ locals {
   log_group_arn_prefix  = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:"
   metrics_log_group_arn = "${local.log_group_arn_prefix}${local.metrics_log_group}"
 
-  # The collector's configuration: otel-config.yaml itself, without its comment lines (which
-  # would take it past the 4 KB of a standard SSM parameter). ECS hands it to ADOT as
-  # AOT_CONFIG_CONTENT.
-  collector_config = join("\n", [
-    for line in split("\n", file("${path.module}/../../otel-config.yaml")) :
-    line if trimspace(line) != "" && !startswith(trimspace(line), "#")
-  ])
+  # The collector's configuration: otel-config.yaml with the ECS task-metrics overlay merged in
+  # (collector/ecs-task-metrics.yaml adds a receiver, processors and a pipeline), as one compact
+  # JSON document (JSON is YAML): ECS hands it to ADOT as AOT_CONFIG_CONTENT, which is a single
+  # document. deploy/terraform_files.py builds the same for the tests.
+  collector_base = yamldecode(file("${path.module}/../../otel-config.yaml"))
+  collector_ecs  = yamldecode(file("${path.module}/../../collector/ecs-task-metrics.yaml"))
+  collector_config = jsonencode(merge(local.collector_base, {
+    receivers  = merge(local.collector_base.receivers, local.collector_ecs.receivers)
+    processors = merge(local.collector_base.processors, local.collector_ecs.processors)
+    service = merge(local.collector_base.service, {
+      pipelines = merge(local.collector_base.service.pipelines, local.collector_ecs.service.pipelines)
+    })
+  }))
 
   # The service's environment: variables it reads (README, Settings and Telemetry).
   app_environment = merge({
