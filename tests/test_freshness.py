@@ -50,7 +50,8 @@ def test_a_newer_row_makes_the_data_age_drop(database_url: str, sql: Callable[..
             def dropped() -> list[float]:
                 return [age for age in ages(receiver, DETECTIONS)[seen:] if age < 60]
 
-            receiver.wait_until(dropped, seconds=30)
+            [after, *_] = receiver.wait_until(dropped, seconds=30)
+            print(f"{DATA_AGE} of {DETECTIONS}: {before:.0f} s, then {after:.0f} s")  # noqa: T201
         points = [p for p in receiver.points if p.metric == DATA_AGE]
         collections = {p.attributes["ogc.collection.id"] for p in points}
         assert {DETECTIONS, "public.monitoring_sites"} <= collections  # a date column counts too

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TARGETS_SECONDS = 10.0
 REQUEST_TIMEOUT_SECONDS = 2.0
+MAX_RULE_PAGES = 100  # X-Ray pages rules by 100s; more pages than this would be a loop
 JITTER_SECONDS = 0.1  # spreads the workers' and tasks' polls apart
 
 
@@ -35,12 +36,13 @@ class SamplingProxyClient:
     def rules(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         page: dict[str, Any] = {}
-        while True:
+        for _ in range(MAX_RULE_PAGES):
             answer = self._post("/GetSamplingRules", page)
             records += answer.get("SamplingRuleRecords", [])
             if not answer.get("NextToken"):
                 return records
             page = {"NextToken": answer["NextToken"]}
+        raise ValueError(f"GetSamplingRules still paging after {MAX_RULE_PAGES} pages")
 
     def targets(self, statistics: list[dict[str, Any]]) -> dict[str, Any]:
         return self._post("/SamplingTargets", {"SamplingStatisticsDocuments": statistics})
