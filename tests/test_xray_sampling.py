@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.sampling import Decision, ParentBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from app.otel.sampling_poller import SamplingPoller, SamplingProxyClient
-from app.otel.sampling_rules import RuleInForce, SamplingRule, Subject, wildcard_match
+from app.otel.sampling_rules import RuleInForce, SamplingRule, Service, wildcard_match
 from app.otel.xray_sampler import RULES_STALE_SECONDS, XRayRulesSampler
 from deploy import render
 from harness.fake_xray import FakeXRay, rule, running_fake_xray
@@ -40,16 +40,14 @@ def trace_ids(count: int) -> Iterator[int]:
         yield int.from_bytes(os.urandom(16), "big")
 
 
-def subject(**fields: Any) -> Subject:
-    base = {
-        "service_name": "veda-wfs3",
-        "service_type": "AWS::ECS::Container",
-        "resource_arn": "",
-        "method": "GET",
-        "path": "/collections/public.fires/items",
-        "host": "wfs3.example.org",
-    }
-    return Subject(**{**base, **fields})
+ON_ECS = Service(name="veda-wfs3", type="AWS::ECS::Container", arn="")
+
+
+def matches(rule_fields: dict[str, Any], attributes: dict[str, Any] | None = None) -> bool:
+    """Whether a rule with these fields takes an items request of our service on ECS."""
+    held = SamplingRule.from_record(rule(**rule_fields))
+    request = ("GET", "/collections/public.fires/items", "wfs3.example.org", attributes or {})
+    return held.serves(ON_ECS) and held.matches(*request)
 
 
 @pytest.mark.parametrize(
@@ -87,13 +85,12 @@ def test_wildcards(pattern: str, text: str, expected: bool) -> None:
     ],
 )
 def test_a_rule_matches_on_each_of_its_fields(fields: dict[str, Any], expected: bool) -> None:
-    assert SamplingRule.from_record(rule(**fields)).matches(subject()) is expected
+    assert matches(fields) is expected
 
 
 def test_a_rule_matches_attributes_by_wildcard() -> None:
-    held = SamplingRule.from_record(rule(Attributes={"tenant": "a*"}))
-    assert held.matches(subject(attributes={"tenant": "abc"}))
-    assert not held.matches(subject(attributes={"tenant": "b"}))
+    assert matches({"Attributes": {"tenant": "a*"}}, {"tenant": "abc"})
+    assert not matches({"Attributes": {"tenant": "a*"}}, {"tenant": "b"})
 
 
 def test_without_a_target_a_reservoir_lends_one_trace_a_second() -> None:
@@ -232,8 +229,11 @@ def polled(url: str, fallback: float, retry: float = 10) -> tuple[XRayRulesSampl
     return sampler, poller
 
 
-def test_the_poller_reports_counts_and_takes_new_rates(fake_xray: FakeXRay) -> None:
-    sampler, poller = polled(fake_xray.url, fallback=1.0)
+def test_the_poller_reports_counts_and_takes_new_rates(
+    fake_xray: FakeXRay, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "app.otel.sampling_poller")
+    sampler, poller = polled(fake_xray.url, fallback=1.0, retry=0.5)
     try:
         eventually(lambda: sampler.rules, 10, "rules fetched")
         assert all(decide(sampler, REQUEST) is Decision.DROP for _ in range(20))
@@ -244,8 +244,15 @@ def test_the_poller_reports_counts_and_takes_new_rates(fake_xray: FakeXRay) -> N
         eventually(lambda: 1.0 in fake_xray.served_rates[calls:], 10, "the new rate served")
         eventually(lambda: sampler.rules[0].fixed_rate == 1.0, 10, "the new rate taken")
         assert all(decide(sampler, REQUEST) is Decision.RECORD_AND_SAMPLE for _ in range(20))
-        # X-Ray said the rule changed after our copy: the rules were fetched again.
+        # X-Ray said the rule changed after our copy: the rules were fetched again, and logged.
         eventually(lambda: fake_xray.rules_calls >= 2, 10, "rules fetched again")
+
+        def logged() -> list[str]:
+            return [r.getMessage() for r in caplog.records if "sampling rules" in r.getMessage()]
+
+        eventually(lambda: len(logged()) == 2, 10, "the changed rule logged")
+        assert logged()[0].endswith(": veda-wfs3 (priority 1000, 0/s then 0%)")
+        assert logged()[1].endswith(": veda-wfs3 (priority 1000, 0/s then 100%)")
     finally:
         poller.stop()
 
@@ -258,7 +265,9 @@ def test_an_unreachable_proxy_means_the_fallback_logged_once(
     try:
         eventually(lambda: poller.failures >= 3, 10, "three failed polls")
         assert decide(sampler, REQUEST) is Decision.RECORD_AND_SAMPLE
-        warnings = [r for r in caplog.records if "failing" in r.getMessage()]
+        warnings = [
+            r for r in caplog.records if f"{poller.client.endpoint} failing" in r.getMessage()
+        ]
         assert len(warnings) == 1
     finally:
         poller.stop()

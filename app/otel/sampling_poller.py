@@ -77,8 +77,11 @@ class SamplingPoller:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = REQUEST_TIMEOUT_SECONDS + 1) -> None:
+        """Stop polling; waits up to `wait_seconds` for a call in flight to end."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(wait_seconds)
 
     def _run(self) -> None:
         rules_due = targets_due = time.monotonic()
@@ -97,7 +100,10 @@ class SamplingPoller:
             self._stop.wait(max(0.0, min(rules_due, targets_due) - time.monotonic()))
 
     def _poll_rules(self) -> object:
+        before = self.sampler.describe_rules()
         self.sampler.take_rules(self.client.rules())
+        if (after := self.sampler.describe_rules()) != before:
+            logger.info("X-Ray sampling rules for this service: %s", after or "none")
         return True
 
     def _poll_targets(self) -> object:

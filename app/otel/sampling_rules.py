@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -49,16 +49,12 @@ def wildcard_match(pattern: str, text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Subject:
-    """What a rule is matched against: this service (from the resource) and one request."""
+class Service:
+    """Who samples, from the resource: what a rule's service fields are matched against."""
 
-    service_name: str
-    service_type: str
-    resource_arn: str
-    method: str
-    path: str
-    host: str
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    name: str
+    type: str
+    arn: str
 
 
 @dataclass(frozen=True)
@@ -93,18 +89,24 @@ class SamplingRule:
             attributes=tuple(sorted((rule.get("Attributes") or {}).items())),
         )
 
-    def matches(self, subject: Subject) -> bool:
-        pairs = (
-            (self.service_name, subject.service_name),
-            (self.service_type, subject.service_type),
-            (self.resource_arn, subject.resource_arn),
-            (self.http_method, subject.method),
-            (self.url_path, subject.path),
-            (self.host, subject.host),
+    def serves(self, service: Service) -> bool:
+        """Whether the rule is for this service at all (asked once per rules fetch)."""
+        return (
+            wildcard_match(self.service_name, service.name)
+            and wildcard_match(self.service_type, service.type)
+            and wildcard_match(self.resource_arn, service.arn)
         )
-        return all(wildcard_match(p, t) for p, t in pairs) and all(
-            key in subject.attributes and wildcard_match(pattern, str(subject.attributes[key]))
-            for key, pattern in self.attributes
+
+    def matches(self, method: str, path: str, host: str, attributes: Mapping[str, Any]) -> bool:
+        """Whether a request of a service the rule serves falls under it."""
+        return (
+            wildcard_match(self.http_method, method)
+            and wildcard_match(self.url_path, path)
+            and wildcard_match(self.host, host)
+            and all(
+                key in attributes and wildcard_match(pattern, str(attributes[key]))
+                for key, pattern in self.attributes
+            )
         )
 
 
@@ -147,7 +149,7 @@ class RuleInForce:
         else:
             sampled = borrowed = self._borrowing.take(now)
         if not sampled:
-            sampled = _within_rate(trace_id, self.fixed_rate)
+            sampled = trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self._bound
         with self._counts_lock:
             self._requests += 1
             self._sampled += sampled
@@ -160,6 +162,15 @@ class RuleInForce:
         if "ReservoirQuota" in target and "ReservoirQuotaTTL" in target:
             self._quota = Reservoir(int(target["ReservoirQuota"]))
             self._quota_until = float(target["ReservoirQuotaTTL"])
+
+    @property
+    def fixed_rate(self) -> float:
+        return self._rate
+
+    @fixed_rate.setter
+    def fixed_rate(self, rate: float) -> None:
+        # The SDK's TraceIdRatioBased test, on the trace id's random low 64 bits.
+        self._rate, self._bound = rate, TraceIdRatioBased.get_bound_for_rate(rate)
 
     def statistics(self, client_id: str, now: float) -> dict[str, Any]:
         """A SamplingStatisticsDocument of the counts since the last one (which are reset)."""
@@ -174,12 +185,6 @@ class RuleInForce:
             "SampledCount": counts[1],
             "BorrowCount": counts[2],
         }
-
-
-def _within_rate(trace_id: int, rate: float) -> bool:
-    """The SDK's TraceIdRatioBased test, on the trace id's random low 64 bits."""
-    bound = TraceIdRatioBased.get_bound_for_rate(rate)
-    return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < bound
 
 
 def rules_in_force(

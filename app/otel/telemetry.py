@@ -134,7 +134,8 @@ class ExportingTelemetry(Telemetry):
         if self.log_handler is not None:
             logging.getLogger().removeHandler(self.log_handler)
         if self.sampling_poller is not None:
-            self.sampling_poller.stop()
+            # No wait: the thread is a daemon, and the flush below has the time there is.
+            self.sampling_poller.stop(wait_seconds=0)
         worker = threading.Thread(target=self._flush_and_close, args=(seconds,), daemon=True)
         worker.start()
         worker.join(seconds)

@@ -31,7 +31,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from app.otel.sampling_rules import SERVICE_TYPES, RuleInForce, Subject, rules_in_force
+from app.otel.sampling_rules import SERVICE_TYPES, RuleInForce, Service, rules_in_force
 
 RULES_STALE_SECONDS = 3600  # as X-Ray's SDKs: older rules than this are not trusted
 
@@ -42,10 +42,11 @@ class XRayRulesSampler(Sampler):
     def __init__(
         self, resource: Resource, fallback_ratio: float, clock: Callable[[], float] = time.time
     ) -> None:
-        self._service = _service_fields(resource)
+        self._service = _service(resource)
         self._fallback = TraceIdRatioBased(fallback_ratio)
         self._clock = clock
         self.rules: tuple[RuleInForce, ...] = ()
+        self._ours: tuple[RuleInForce, ...] = ()  # the rules that serve this service
         self.rules_fetched_at = float("-inf")
         self.client_id = os.urandom(12).hex()  # one per process: X-Ray shares quotas by client
 
@@ -74,18 +75,25 @@ class XRayRulesSampler(Sampler):
     def _rule_for(self, attributes: Mapping[str, Any], now: float) -> RuleInForce | None:
         if now - self.rules_fetched_at > RULES_STALE_SECONDS:
             return None
-        subject = Subject(
-            **self._service,
-            method=str(attributes.get("http.request.method", "")),
-            path=str(attributes.get("url.path", "/")),
-            host=str(attributes.get("server.address", "")),
-            attributes=attributes,
+        method = str(attributes.get("http.request.method", ""))
+        path = str(attributes.get("url.path", "/"))
+        host = str(attributes.get("server.address", ""))
+        return next(
+            (held for held in self._ours if held.rule.matches(method, path, host, attributes)), None
         )
-        return next((held for held in self.rules if held.rule.matches(subject)), None)
 
     def take_rules(self, records: Sequence[Mapping[str, Any]]) -> None:
-        self.rules = rules_in_force(records, self.rules)
-        self.rules_fetched_at = self._clock()
+        rules = rules_in_force(records, self.rules)
+        self._ours = tuple(held for held in rules if held.rule.serves(self._service))
+        self.rules, self.rules_fetched_at = rules, self._clock()
+
+    def describe_rules(self) -> str:
+        """The rules that serve this service, in the order they are tried, for the log."""
+        return "; ".join(
+            f"{held.rule.name} (priority {held.rule.priority}, {held.rule.reservoir_size}/s then "
+            f"{held.rule.fixed_rate:.0%})"
+            for held in self._ours
+        )
 
     def statistics(self) -> list[dict[str, Any]]:
         now = self._clock()
@@ -98,10 +106,10 @@ class XRayRulesSampler(Sampler):
                 held.apply_target(target)
 
 
-def _service_fields(resource: Resource) -> dict[str, str]:
+def _service(resource: Resource) -> Service:
     attributes = resource.attributes
-    return {
-        "service_name": str(attributes.get("service.name", "")),
-        "service_type": SERVICE_TYPES.get(str(attributes.get("cloud.platform", "")), ""),
-        "resource_arn": str(attributes.get("aws.ecs.container.arn", "")),
-    }
+    return Service(
+        name=str(attributes.get("service.name", "")),
+        type=SERVICE_TYPES.get(str(attributes.get("cloud.platform", "")), ""),
+        arn=str(attributes.get("aws.ecs.container.arn", "")),
+    )
