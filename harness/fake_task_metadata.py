@@ -9,13 +9,12 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoi
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from harness.json_http import JsonHandler, serving
 
 MIB = 1024 * 1024
 CLUSTER = "wfs3-test"
@@ -116,30 +115,17 @@ def _cpu(total_ns: int) -> dict[str, Any]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
         answers = {"/v4/test/task": task_metadata, "/v4/test/task/stats": task_stats}
         if (answer := answers.get(self.path)) is None:
             self.send_error(404)
             return
-        body = json.dumps(answer()).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Quiet: a read every second would flood a failing test's output."""
+        self.send_json(200, answer())
 
 
 @contextmanager
 def running_task_metadata() -> Iterator[str]:
     """Yields the value ECS would give ECS_CONTAINER_METADATA_URI_V4."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v4/test"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler) as url:
+        yield f"{url}/v4/test"

@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from harness.json_http import JsonHandler, serving
 
 
 @dataclass
@@ -77,20 +78,14 @@ class FakeXRay:
         return sum(d["RequestCount"] for d in documents), sum(d["SampledCount"] for d in documents)
 
 
-def _handler(fake: FakeXRay) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(fake: FakeXRay) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_POST(self) -> None:  # noqa: N802 (the name http.server calls)
-            length = int(self.headers.get("Content-Length", 0))
-            answer = fake.answer(self.path, json.loads(self.rfile.read(length) or b"{}"))
-            body = json.dumps(answer or {"message": f"no such API: {self.path}"}).encode()
-            self.send_response(200 if answer is not None else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            """Quiet: pytest shows a failing test's output, and this would flood it."""
+            answer = fake.answer(self.path, self.read_json())
+            if answer is None:
+                self.send_json(404, {"message": f"no such API: {self.path}"})
+            else:
+                self.send_json(200, answer)
 
     return Handler
 
@@ -98,15 +93,9 @@ def _handler(fake: FakeXRay) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_fake_xray(rule: dict[str, Any], interval: int = 1) -> Iterator[FakeXRay]:
     fake = FakeXRay(rule=rule, interval=interval)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def rule(name: str = "veda-wfs3", fixed_rate: float = 0.0, **fields: Any) -> dict[str, Any]:

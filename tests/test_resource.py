@@ -4,15 +4,13 @@ documented task metadata v4 format."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx2 as httpx
 import pytest
 
 from app.otel.resource import ecs_names
+from harness.json_http import JsonHandler, serving
 from harness.otlp_receiver import OtlpReceiver
 from harness.server_process import running_server
 from harness.traces import SERVER_KIND, otlp_env, spans_of, trace_id_of
@@ -44,21 +42,13 @@ TASK = {
 
 @pytest.fixture
 def metadata_server() -> Iterator[str]:
-    class Metadata(BaseHTTPRequestHandler):
+    class Metadata(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             body = {"/v4/abc": CONTAINER, "/v4/abc/task": TASK}.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(json.dumps(body or {}).encode())
+            self.send_json(200 if body else 404, body or {})
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Metadata)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v4/abc"
-    server.shutdown()
+    with serving(Metadata) as url:
+        yield f"{url}/v4/abc"
 
 
 def test_ecs_task_resource_reaches_the_collector(database_url: str, metadata_server: str) -> None:

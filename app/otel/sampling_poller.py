@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from app.otel.xray_sampler import XRayRulesSampler
@@ -94,28 +95,29 @@ class SamplingPoller:
                 rules_due += random.uniform(0, JITTER_SECONDS)
                 targets_due = now + self.targets_seconds if fetched else targets_due
             if now >= targets_due:
-                if self.sampler.rules and self._attempt(self._poll_targets) is _RULES_CHANGED:
-                    rules_due = now
+                if self.sampler.rules and self._attempt(self._poll_targets):
+                    rules_due = now  # X-Ray says the rules changed since our copy
                 targets_due = now + self.targets_seconds + random.uniform(0, JITTER_SECONDS)
             self._stop.wait(max(0.0, min(rules_due, targets_due) - time.monotonic()))
 
-    def _poll_rules(self) -> object:
+    def _poll_rules(self) -> bool:
         before = self.sampler.describe_rules()
         self.sampler.take_rules(self.client.rules())
         if (after := self.sampler.describe_rules()) != before:
             logger.info("X-Ray sampling rules for this service: %s", after or "none")
         return True
 
-    def _poll_targets(self) -> object:
+    def _poll_targets(self) -> bool:
+        """Report and take targets; whether the rules changed after our copy of them."""
         answer = self.client.targets(self.sampler.statistics())
         documents = answer.get("SamplingTargetDocuments", [])
         self.sampler.take_targets(documents)
         intervals = [float(d["Interval"]) for d in documents if d.get("Interval")]
         self.targets_seconds = min(intervals, default=DEFAULT_TARGETS_SECONDS)
         changed = float(answer.get("LastRuleModification", 0))
-        return _RULES_CHANGED if changed > self.sampler.rules_fetched_at else True
+        return changed > self.sampler.rules_fetched_at
 
-    def _attempt(self, poll: Any) -> object:
+    def _attempt(self, poll: Callable[[], bool]) -> bool | None:
         """poll()'s answer, or None when the proxy failed (logged once per outage)."""
         try:
             result = poll()
@@ -129,6 +131,3 @@ class SamplingPoller:
             logger.info("X-Ray sampling proxy %s answering again", self.client.endpoint)
         self._failing = False
         return result
-
-
-_RULES_CHANGED = object()

@@ -8,7 +8,8 @@ client may "borrow" one trace a second from a rule that has a reservoir, as X-Ra
 
 A rule matches on the service (name, type from the resource's cloud.platform, ARN), the request
 (method, URL path, host) and any attributes it names; `*` and `?` are wildcards. This module is
-pure (the time is always passed in): app/otel/xray_sampler.py polls X-Ray and asks it.
+pure (the time is always passed in): app/otel/xray_sampler.py asks it, and
+app/otel/sampling_poller.py keeps it current from X-Ray.
 """
 
 from __future__ import annotations
