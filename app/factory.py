@@ -15,6 +15,7 @@ from tipg.middleware import CacheControlMiddleware
 from app import __version__, ogc
 from app.db.lifespan import Database
 from app.errors import add_exception_handlers
+from app.ogc import paths
 from app.ogc.etags import MetadataETagMiddleware
 from app.otel.middleware import ObserveMiddleware
 from app.otel.telemetry import Telemetry, fastapi_class, setup
@@ -24,9 +25,6 @@ from app.routes.refresh import refresh_router
 from app.settings import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-
-# Cache-Control goes on metadata only: features change with the data, probes must not be cached.
-NOT_CACHED = {r".*/items(/.*)?$", r"^/healthz$", r"^/readyz$", r"^/refresh$"}
 
 
 def _add_middleware(app: FastAPI, settings: Settings, telemetry: Telemetry) -> None:
@@ -41,7 +39,7 @@ def _add_middleware(app: FastAPI, settings: Settings, telemetry: Telemetry) -> N
         CacheControlMiddleware,
         cachecontrol=settings.api.cache_control,
         cachecontrol_max_http_code=400,  # errors must not be cached
-        exclude_path=NOT_CACHED,
+        exclude_path=set(paths.NOT_CACHED),
     )
     app.add_middleware(CompressionMiddleware, minimum_size=1024, compression_level=6)
     app.add_middleware(

@@ -160,7 +160,7 @@ class ApiSettings(BaseSettings):
     # Each feature of an items page links its collection and itself (optional in the standard;
     # see docs/operations.md for what it costs and which clients read them).
     feature_links: bool = False
-    # GeoJSON items and item written by PostgreSQL (app/ogc/fast_items.py); false falls back
+    # GeoJSON items and item written by PostgreSQL (app/ogc/geojson_items.py); false falls back
     # to tipg's own encoder (slower; the same documents, tests/test_geojson_sql.py).
     geojson_in_sql: bool = True
     # How GeoJSON items count numberMatched: exact | cached (exact, reused while the data is

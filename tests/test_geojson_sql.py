@@ -1,4 +1,4 @@
-"""GeoJSON written by PostgreSQL (app/ogc/fast_items.py) is the document tipg's own encoder
+"""GeoJSON written by PostgreSQL (app/ogc/geojson_items.py) is the document tipg's own encoder
 wrote: for every sample collection and a table of queries, the same features in the same
 order, ids, property values and types, geometries equal to the declared precision, the same
 counts and links. Compared against an app with WFS3_GEOJSON_IN_SQL=false (tipg's endpoint)."""

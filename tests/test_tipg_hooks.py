@@ -3,22 +3,30 @@ docstring): each checked here, so that an upgrade that moves one fails a test, n
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from importlib.metadata import version
 from typing import Any
 
 import tipg.factory
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.requests import Request
 from tipg import dependencies as tipg_deps
 from tipg.collections import PgCollection
+from tipg.factory import OGCFeaturesFactory
 
 from app.ogc.catalog import ServedCollection, served
+from app.ogc.crs import CRS84, epsg
+from app.ogc.items import tipg_item_arguments, tipg_items_arguments
+from app.ogc.items_query import PageSizes, read_items_query
 from app.ogc.overrides import _route_dependants
-from app.ogc.overrides import route_dependants as _route_dependants_with_paths
 from app.ogc.params import PARSERS
+from app.ogc.paths import ITEM_PATH, ITEMS_PATH
 from app.ogc.responses import AlternateGeoJSONResponse, AlternateORJSONResponse, csv_rows
+from app.otel.exporters import EXPORTERS
 from app.otel.telemetry import fastapi_class
 
 CHECKED_TIPG = "1.6.1"
@@ -103,25 +111,71 @@ def test_private_geom_expr_is_where_tipg_builds_the_output_geometry() -> None:
 
 
 def test_private_query_builders_geojson_sql_reuses() -> None:
-    """app/ogc/geojson_sql.py builds its page from tipg's private query pieces: their names and
-    arguments must stay as they are."""
+    """app/ogc/geojson_sql.py builds its page, and counting.py its count, from tipg's private
+    query pieces: their names and arguments must stay as they are."""
     expected = {
         "_from": ["self", "function_parameters", "params"],
         "_where_clause": ["where"],
         "_sortby": ["self", "sortby"],
         "_select_id": ["self"],
-        "_features_count_query": ["self", "conn", "where", "function_parameters"],
     }
     for name, parameters in expected.items():
         assert list(inspect.signature(getattr(PgCollection, name)).parameters) == parameters
 
 
-def test_fastapi_calls_the_endpoint_through_the_dependant(client: TestClient) -> None:
-    """app/ogc/fast_items.py replaces `Dependant.call` of tipg's items and item routes:
-    FastAPI must call the endpoint through it at each request (and the fast path answers)."""
-    import fastapi.routing
+def test_tipgs_item_routes_are_replaced_by_ours_and_their_endpoints_take_our_arguments(
+    client: TestClient,
+) -> None:
+    """app/ogc/items.py puts its endpoints where tipg's items and item routes were (found by name
+    on tipg's factory router) and calls tipg's endpoint functions for the other formats with the
+    keyword arguments tipg_items_arguments / tipg_item_arguments give: each must be one of the
+    function's parameters, and every parameter of it must be given."""
+    factory = OGCFeaturesFactory()
+    tipg_routes = {r.name: r for r in factory.router.routes if isinstance(r, APIRoute)}
+    request = Request({"type": "http", "query_string": b"", "headers": []})
+    query = read_items_query(b"", None, _a_collection(client), PageSizes(10, 100))
+    given = {
+        "items": set(tipg_items_arguments(request, None, query)),
+        "item": set(tipg_item_arguments(request, None, "1", query)),
+    }
+    for name, arguments in given.items():
+        assert tipg_routes[name].path == {"items": ITEMS_PATH, "item": ITEM_PATH}[name]
+        assert set(inspect.signature(tipg_routes[name].endpoint).parameters) == arguments, name
+    served = [r for r in client.app.routes if getattr(r, "path", None) in (ITEMS_PATH, ITEM_PATH)]
+    served += [
+        c.original_route
+        for r in client.app.routes
+        for c in getattr(r, "effective_route_contexts", list)()
+        if c.path_format in (ITEMS_PATH, ITEM_PATH)
+    ]
+    assert sorted(getattr(r, "name", "") for r in served) == ["item", "items"]
+    assert {r.endpoint.__module__ for r in served} == {"app.ogc.items"}  # type: ignore[attr-defined]
 
-    assert "await dependant.call(**values)" in inspect.getsource(fastapi.routing)
-    calls = {path: dependant.call for path, dependant in _route_dependants_with_paths(client.app)}
-    for path in ("/collections/{collectionId}/items", "/collections/{collectionId}/items/{itemId}"):
-        assert getattr(calls[path], "__module__", "") == "app.ogc.fast_items"
+
+def _a_collection(client: TestClient) -> Any:
+    return next(iter(client.app.state.collection_catalog["collections"].values()))  # type: ignore[attr-defined]
+
+
+def test_private_otel_log_names_are_where_we_take_them_from() -> None:
+    """app/otel/telemetry.py sets the logger provider through `opentelemetry._logs` and builds
+    the SDK's `_logs` handler; app/otel/exporters.py imports the OTLP exporters' `_log_exporter`
+    modules by name (all private in the OpenTelemetry packages)."""
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler  # noqa: F401
+
+    assert callable(_logs.set_logger_provider) and callable(_logs.get_logger_provider)
+    for (signal, _), target in EXPORTERS.items():
+        module, name = target.split(":")
+        assert getattr(importlib.import_module(module), name), (signal, target)
+
+
+def test_a_collection_in_another_crs_is_the_same_collection(client: TestClient) -> None:
+    """catalog.ServedCollection.in_crs is pydantic's shallow model_copy: every field and the
+    statement memo are the same objects; only the output CRS differs, and the original keeps
+    CRS84."""
+    collection = _a_collection(client)
+    projected = collection.in_crs(epsg(3857))
+    assert projected.__dict__ == collection.__dict__
+    assert projected._item_statements is collection._item_statements
+    assert (projected._output_crs, collection._output_crs) == (epsg(3857), CRS84)
+    assert collection.in_crs(CRS84) is collection

@@ -1,17 +1,29 @@
 """The OGC API - Features layer: tipg's engine, extended from the outside, behind `install`.
 
-tipg (developmentseed) serves the catalog, the endpoints, CQL2 → SQL, HTML and CSV. We never fork
-or copy it; this package is every place where we hook into it. Checked against tipg 1.6.1, which
-tests/test_tipg_hooks.py pins: after a tipg upgrade, re-check each hook below, then move the pin.
+tipg (developmentseed) serves the catalog, the collection model, CQL2 → SQL, the landing page,
+collections, queryables, HTML, CSV and the tiles. We never fork or copy it; this package is every
+place where we hook into it. Checked against tipg 1.6.1, which tests/test_tipg_hooks.py pins:
+after a tipg upgrade, re-check each hook below, then move the pin.
+
+The items and item requests have one way through the code: our two endpoints (items.py), which
+read the query from one table per route (items_query.py), answer GeoJSON from PostgreSQL's text
+(geojson_items.py, geojson_sql.py) and hand every other format to tipg's endpoint function.
 
 Hooks into tipg's public API:
-- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` memoised across requests) and
-  its router is included as is, with our collection dependency (params.collection_params).
+- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` memoised across requests,
+  conformance and landing links of the tiles factory joined) and its router included, with our
+  collection dependency (params.collection_params) and our items and item routes put in place
+  of tipg's, found by name ("items", "item") on that router before the app includes it.
+- tipg's items and item endpoint functions (those routes' `endpoint`) are called for the formats
+  other than GeoJSON, with the keyword arguments items.tipg_items_arguments / tipg_item_arguments
+  build (tests/test_tipg_hooks.py compares them with the functions' signatures).
 - `tipg.dependencies`' parsers (bbox, datetime, filter, properties, sortby) are swapped for ours
-  in each route's dependency tree, matched by function identity (params.py, overrides.py); its
-  other plain-`def` dependencies are wrapped to run in the event loop.
-- Part 2 (CRS by Reference, crs.py, crs_request.py): one more dependency on the items, item and
-  collection routes, a middleware for `Content-Crs`, and `conforms_to` extended (links.py).
+  in the dependency trees of tipg's other routes (the collections list, tiles), matched by
+  function identity (params.py, overrides.py); its other plain-`def` dependencies there are
+  wrapped to run in the event loop. `properties_filter_query`, `function_parameters_query` and
+  `accept_media_type` are called as functions (geojson_items.py, items_query.py).
+- Part 2 (CRS by Reference, crs.py): `crs`/`bbox-crs` in the items table; one more dependency on
+  the two collection routes for the `crs` lists (crs_request.py); `conforms_to` extended (links.py).
 - `tipg.collections.PgCollection.features(conn, **kwargs)` is overridden (catalog.py), reading
   the keyword names limit, offset, bbox_filter, datetime_filter, cql_filter, simplify and the
   ItemList keys `items`, `matched` (app/otel/collections.py too).
@@ -26,28 +38,28 @@ Hooks into tipg's public API:
   import (checked against ours below); `tipg.errors` mapped to statuses (errors.py);
   `tipg.middleware.CacheControlMiddleware` (app/factory.py).
 
-Private APIs relied upon (each guarded by a test that fails when it changes):
+Private APIs relied upon, each guarded by a test in tests/test_tipg_hooks.py unless named:
 - `tipg.factory.ORJSONResponse` / `GeoJSONResponse` / `create_csv_rows`, the module-level names
   tipg's endpoints build their JSON and CSV responses with, are rebound to ours: `alternate`
-  links, `timeStamp`, a CSV of no rows (responses.py; tests/test_tipg_hooks.py).
+  links, `timeStamp`, a CSV of no rows (responses.py).
 - `PgCollection._geom_expr(geometry_column, bbox_only, simplify)`, where tipg builds the output
-  geometry's SQL, is overridden to reproject into the requested CRS (catalog.py; the CRS comes
-  in a ContextVar, since tipg passes no request; tests/test_tipg_hooks.py).
-- `tipg.openapi._update_openapi(app)` serves /api with the OGC OpenAPI media type (openapi.py;
-  tests/test_tipg_hooks.py).
+  geometry's SQL, is overridden to reproject into the requested CRS (catalog.py; the CRS is the
+  collection's own, ServedCollection.in_crs, since tipg passes no request).
+- `PgCollection._from`, `_where_clause`, `_sortby` and `_select_id`, tipg's query builders:
+  the GeoJSON page statement (geojson_sql.py) and the count (counting.py) are made of them.
+- `tipg.openapi._update_openapi(app)` serves /api with the OGC OpenAPI media type (openapi.py).
 - FastAPI's dependency tree: `APIRoute.dependant`, `Dependant.dependencies/.call/.path/.name/
   .use_cache/.scope`, `fastapi.dependencies.utils.get_dependant`, and an included router's
-  `effective_route_contexts()` (FastAPI >= 0.137) (overrides.py; install fails at start-up if
-  no parser was swapped, and tests/test_tipg_hooks.py checks each parser is reached).
-- FastAPI's router tries `app.router.routes` in order and accepts a plain Starlette `BaseRoute`
-  there: the fast lanes go first, before tipg's items and item routes; they match paths with
-  starlette's private `_utils.get_route_path`, as its own routes do (fast_lane.py;
-  tests/test_fast_lane.py counts the requests each lane serves).
+  `effective_route_contexts()` (FastAPI >= 0.137) (overrides.py, for tipg's other routes;
+  install fails at start-up if no parser was swapped, and a test checks each parser is reached).
 - pydantic's `model_construct(_fields_set=..., **obj.__dict__)` to turn tipg's PgCollection into
-  our subclass without validating again (catalog.served; tests/test_tipg_hooks.py).
+  our subclass without validating again (catalog.served), and `model_copy` sharing private
+  attributes (catalog.ServedCollection.in_crs).
 Outside this package: asyncpg's `Connection._params/_addr` (app/otel/sql_spans.py;
-tests/test_sql_spans.py) and opentelemetry-instrumentation-fastapi's `_original_fastapi`
-(app/otel/telemetry.py; tests/test_tipg_hooks.py).
+tests/test_sql_spans.py); opentelemetry-instrumentation-fastapi's `_original_fastapi`
+(app/otel/telemetry.py); `opentelemetry._logs`, `opentelemetry.sdk._logs` (telemetry.py) and the
+OTLP exporters' `_log_exporter` modules (app/otel/exporters.py): the logs API is still private
+in the OpenTelemetry packages we pin.
 """
 
 from __future__ import annotations
@@ -60,16 +72,15 @@ from tipg.collections import Collection
 from tipg.factory import features_settings as tipg_features_settings
 
 from app.ogc.catalog import CatalogLoader, ServedCollection
+from app.ogc.counting import MatchedCounter
 from app.ogc.crs_request import install_crs
 from app.ogc.errors import TIPG_ERRORS
-from app.ogc.fast_items import install_fast_geojson
-from app.ogc.fast_lane import install_fast_lanes
-from app.ogc.keyset import install_cursor
+from app.ogc.geojson_items import GeoJsonAnswers
+from app.ogc.items import install_items
+from app.ogc.items_query import PageSizes
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
-from app.ogc.paging import PageLimitMiddleware
 from app.ogc.params import collection_params, install_parameter_parsers
-from app.ogc.query_check import install_query_checks
 from app.ogc.responses import install_responses
 from app.ogc.slashes import CollapseSlashesMiddleware
 from app.ogc.tiles import install_tiles
@@ -79,7 +90,8 @@ __all__ = ["TIPG_ERRORS", "CatalogLoader", "install"]
 
 
 def _check_against_tipg(settings: Settings) -> None:
-    # tipg validates `limit` against its own import-time maximum before we can clamp it.
+    # tipg's `features` (which answers the other formats) refuses a limit above its own
+    # import-time maximum.
     tipg_max = tipg_features_settings.max_features_per_query
     if settings.api.max_page_size > tipg_max:
         raise ConfigError(
@@ -88,32 +100,31 @@ def _check_against_tipg(settings: Settings) -> None:
         )
 
 
+def _geojson_answers(settings: Settings, factory: LinkCachingFactory) -> GeoJsonAnswers | None:
+    api = settings.api
+    if not api.geojson_in_sql:
+        return None
+    return GeoJsonAnswers(factory, api.feature_links, MatchedCounter(api.number_matched))
+
+
 def install(
     app: FastAPI, settings: Settings, collection_class: type[ServedCollection] = ServedCollection
 ) -> CatalogLoader:
-    """tipg's Features routes with our parsers, links, paging and /api on `app`; return the
-    loader that fills the catalog with `collection_class` objects (the lifespan runs it)."""
+    """tipg's Features routes with our items endpoints, parsers, links and /api on `app`; return
+    the loader that fills the catalog with `collection_class` objects (the lifespan runs it)."""
     _check_against_tipg(settings)
     # tipg types the dependency as sync; FastAPI awaits an async one just the same.
     lookup = cast(Callable[..., Collection], collection_params)
     install_responses()  # before the factory registers its routes
     features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
+    sizes = PageSizes(settings.api.default_page_size, settings.api.max_page_size)
+    install_items(features.router, sizes, _geojson_answers(settings, features))
     app.include_router(features.router, tags=["OGC API - Features"])
     if settings.api.tiles:
         install_tiles(app, features, lookup)
     install_parameter_parsers(app)
     install_crs(app)
-    if settings.api.geojson_in_sql:
-        install_cursor(app)
-    install_query_checks(app, maximum=settings.api.max_page_size)
-    if settings.api.geojson_in_sql:
-        api = settings.api
-        fast = install_fast_geojson(app, features, api.feature_links, api.number_matched)
-        install_fast_lanes(app, fast, maximum=api.max_page_size)
-    sizes = {"default": settings.api.default_page_size, "maximum": settings.api.max_page_size}
-    install_openapi(app, **sizes)
-    # Inner-most: the limit is rewritten before tipg reads the query or builds its links.
-    app.add_middleware(PageLimitMiddleware, **sizes)
-    # Outside it: paging and routing both see the collapsed path.
+    install_openapi(app)
+    # Outermost: routing sees the collapsed path.
     app.add_middleware(CollapseSlashesMiddleware)
     return CatalogLoader(settings, collection_class)

@@ -36,7 +36,7 @@ from app.memo import remembered
 from app.ogc.counting import MatchedCounter
 from app.ogc.crs import (
     CRS84,
-    OUTPUT_CRS,
+    Crs,
     ProjectedBox,
     axis_order_sql,
     box_corners,
@@ -140,6 +140,18 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
 class ServedCollection(PgCollection):
     # An item's statement, by what shapes it (item_statement): the same text for every id.
     _item_statements: dict[Hashable, str] = PrivateAttr(default_factory=dict)
+    # The CRS its features are read in (in_crs): tipg builds the geometry's SQL (_geom_expr)
+    # from the collection alone, with no request to ask.
+    _output_crs: Crs = PrivateAttr(default=CRS84)
+
+    def in_crs(self, crs: Crs) -> ServedCollection:
+        """This collection with its features read in `crs`: itself for CRS84, else a shallow
+        copy (the same columns, the same statement memo)."""
+        if crs == self._output_crs:
+            return self
+        copy = self.model_copy()
+        copy._output_crs = crs
+        return copy
 
     def cql_where(  # tipg's signature; it passes every argument by keyword
         self,
@@ -172,10 +184,10 @@ class ServedCollection(PgCollection):
         self, geometry_column: Column | None, bbox_only: bool | None, simplify: float | None
     ) -> str | None:
         """tipg's geometry SQL (private: tests/test_tipg_hooks.py), in the CRS the request asked
-        for (crs.OUTPUT_CRS) instead of tipg's fixed EPSG:4326; simplification in its units."""
+        for (in_crs) instead of tipg's fixed EPSG:4326; simplification in its units."""
         if geometry_column is None:
             return None
-        target = OUTPUT_CRS.get()
+        target = self._output_crs
         column = f"CAST({quote_ident(geometry_column.name)} AS geometry)"
         geometry = transformed_sql(column, geometry_column.srid, target)
         if bbox_only:
@@ -217,14 +229,13 @@ class ServedCollection(PgCollection):
         if page.feature_links is not None:
             return None
         properties = None if page.properties is None else tuple(page.properties)
-        # OUTPUT_CRS: _geom_expr's output CRS.
         shape = (
             properties,
             page.geom,
             page.bbox_only,
             page.simplify,
             page.sortby,
-            OUTPUT_CRS.get(),
+            self._output_crs,
         )
 
         def build() -> str:

@@ -1,7 +1,7 @@
 """/api lists each collection's items path with the `<property>=<value>` filters it accepts.
 
 The generic `/collections/{collectionId}/items` cannot say which properties a collection has;
-a generic client (and whoever reads an unknown-parameter 400, query_check.py) should not have to
+a generic client (and whoever reads an unknown-parameter 400, items_query.py) should not have to
 guess. So each collection gets its own path, `/collections/<id>/items`: the generic operation's
 parameters without `collectionId`, plus one query parameter per property tipg filters on
 (tipg.dependencies.properties_filter_query: a non-geometry column with a lower-case name, not

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +43,6 @@ class Crs:
 
 
 CRS84 = Crs(CRS84_URI, 4326, latitude_first=False)
-
-# The CRS an items or item request asked for (`crs`), set by its dependency (crs_request.py) and
-# read where tipg builds the geometry's SQL (catalog.py), which tipg gives no request to.
-OUTPUT_CRS: ContextVar[Crs] = ContextVar("wfs3.output_crs", default=CRS84)
 
 
 @functools.cache

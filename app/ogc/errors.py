@@ -6,6 +6,14 @@ from tipg import errors as tipg_errors
 
 from app.errors import ApiError, InvalidParameter, NotFound, ServiceUnavailable
 
+MAX_ECHO = 80  # characters of client input quoted back in an error message
+
+
+def echo(value: str) -> str:
+    """Client input as an error message quotes it: cut short, so a message stays readable."""
+    return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+
+
 TIPG_ERRORS: dict[type[Exception], type[ApiError]] = {
     tipg_errors.NotFound: NotFound,
     tipg_errors.InvalidBBox: InvalidParameter,

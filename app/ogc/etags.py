@@ -3,7 +3,7 @@
 - Metadata (landing, conformance, collections, a collection, queryables, /api): the ETag is a
   hash of the body, added by MetadataETagMiddleware; the body comes from the catalog in memory,
   so a 304 saves the transfer, not a query.
-- GeoJSON items and item (fast_items.py): the ETag is a hash of what the answer depends on: the
+- GeoJSON items and item (geojson_items.py): the ETag is a hash of what the answer depends on: the
   request's URL (path, query, scheme and host, which the links hold), the settings that shape
   the document, and the data PostgreSQL shows, as `pg_current_snapshot()` (the page statement
   returns it; see counting.py: two statements with the same snapshot see the same rows). A
@@ -20,15 +20,14 @@ by default), and a made-up date would make caches wrong.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Data, not metadata (items: ETags of their own above; tiles, probes and refresh: none).
-NOT_METADATA = re.compile(r".*/(items|tiles)(/.*)?$|^/(healthz|readyz|refresh)$|^/tileMatrixSets")
+from app.ogc.paths import NOT_METADATA
+
 HASHED_TYPES = (
     "application/json",
     "application/geo+json",

@@ -2,7 +2,8 @@
 
 The conversion rewrites the few JSON Schema 2020-12 forms FastAPI and pydantic emit into their
 OpenAPI 3.0 spellings. The document is built once per collection catalog and cached; it lists
-each collection's own items path (collection_paths.py).
+each collection's own items path (collection_paths.py). The items and item operations' query
+parameters come from their tables (items_query.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from fastapi.openapi.utils import get_openapi
 from tipg.openapi import _update_openapi
 
 from app.ogc.collection_paths import collection_items_paths
+from app.ogc.paths import ITEMS_PATH
 
 OPENAPI_VERSION = "3.0.3"
-ITEMS_PATH = "/collections/{collectionId}/items"
 
 
 def _nullable(node: dict[str, Any], options: list[Any]) -> dict[str, Any]:
@@ -71,35 +72,6 @@ def to_openapi_30(node: Any) -> Any:
     return {key: to_openapi_30(value) for key, value in _schema_keywords(node).items()}
 
 
-def standard_items_parameters(default: int, maximum: int) -> dict[str, dict[str, Any]]:
-    """limit, bbox and datetime as OGC API - Features Part 1's OpenAPI fragments define them
-    (/req/core/fc-limit-definition, fc-bbox-definition, fc-time-definition), crs and bbox-crs
-    as Part 2's do (URIs): form style, not exploded, bbox an array of 4 or 6 numbers; limit
-    with our bounds (query_check.py enforces the minimum, paging.py clamps to the maximum)."""
-    form = {"in": "query", "required": False, "style": "form", "explode": False}
-    limit = {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}
-    bbox = {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}
-    uri = {"type": "string", "format": "uri"}  # Part 2's crs and bbox-crs fragments
-    return {
-        "limit": {**form, "name": "limit", "schema": limit},
-        "bbox": {**form, "name": "bbox", "schema": bbox},
-        "datetime": {**form, "name": "datetime", "schema": {"type": "string"}},
-        "crs": {**form, "name": "crs", "schema": uri},
-        "bbox-crs": {**form, "name": "bbox-crs", "schema": uri},
-    }
-
-
-def _document_items_parameters(document: dict[str, Any], default: int, maximum: int) -> None:
-    standard = standard_items_parameters(default, maximum)
-    parameters = document["paths"][ITEMS_PATH]["get"].get("parameters", [])
-    for index, parameter in enumerate(parameters):
-        if parameter["name"] in standard:
-            description = parameter.get("description")
-            parameters[index] = {**standard[parameter["name"]]}
-            if description:
-                parameters[index]["description"] = description
-
-
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["code", "description"],
@@ -149,13 +121,12 @@ def _document_html(document: dict[str, Any]) -> None:
                 content.setdefault("text/html", {"schema": {"type": "string"}})
 
 
-def _build_document(app: FastAPI, default: int, maximum: int) -> dict[str, Any]:
+def _build_document(app: FastAPI) -> dict[str, Any]:
     raw = get_openapi(
         title=app.title, version=app.version, routes=app.routes, description=app.description
     )
     document: dict[str, Any] = to_openapi_30(raw)
     document["openapi"] = OPENAPI_VERSION
-    _document_items_parameters(document, default, maximum)
     _document_errors(document)
     _document_html(document)
     catalog = getattr(app.state, "collection_catalog", None)
@@ -165,14 +136,14 @@ def _build_document(app: FastAPI, default: int, maximum: int) -> dict[str, Any]:
     return document
 
 
-def install_openapi(app: FastAPI, default: int, maximum: int) -> None:
+def install_openapi(app: FastAPI) -> None:
     """/api, built once per catalog: a reload that changes the collections rebuilds it."""
     built_for: list[Any] = [None]
 
     def openapi() -> dict[str, Any]:
         catalog = getattr(app.state, "collection_catalog", None)
         if app.openapi_schema is None or built_for[0] is not catalog:
-            app.openapi_schema = _build_document(app, default, maximum)
+            app.openapi_schema = _build_document(app)
             built_for[0] = catalog
         document: dict[str, Any] = app.openapi_schema
         return document

@@ -1,8 +1,7 @@
-"""Stricter parsers for tipg's query parameters, put into tipg's routes in place of its own.
-
-tipg's own parsers let some malformed input through to a 500 (a non-numeric bbox, a garbage
-datetime, an unparsable CQL2 filter, a property the table lacks). These keep tipg's signatures and
-return types, and turn every such mistake into a 400 that names the parameter.
+"""The collection lookup, and our parsers (parsers.py) as dependencies of tipg's other routes
+(the collections list, tiles), put in place of tipg's own: tipg's let malformed input through to
+a 500. They keep tipg's signatures and return types. Items and item do not use these: their
+query is read from one table (items_query.py).
 
 They are `async def` although they never await: FastAPI runs a plain `def` dependency in a worker
 thread, a hop that cost more than the parsing itself.
@@ -10,98 +9,51 @@ thread, a hop that cost more than the parsing itself.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from ciso8601 import parse_rfc3339
 from cql2 import Expr
 from fastapi import Depends, FastAPI, Path, Query
 from starlette.requests import Request
 from tipg import dependencies as tipg_deps
 from tipg.collections import Collection
 
-from app.errors import InvalidParameter, NotFound, ServiceUnavailable
+from app.errors import NotFound, ServiceUnavailable
 from app.ogc.catalog import mark_collection
-from app.ogc.crs import CRS84, Crs, ProjectedBox, box_corners, crs_by_uri
+from app.ogc.errors import echo
 from app.ogc.overrides import Overrides, resolve_overrides, run_inline
+from app.ogc.parsers import (
+    check_sortby,
+    parse_bbox,
+    parse_datetime,
+    parse_filter,
+    parse_properties,
+)
 
-MAX_ECHO = 80  # characters of client input quoted back in an error message
 
-
-def _echo(value: str) -> str:
-    return value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
-
-
-async def collection_params(
-    request: Request,
-    collectionId: Annotated[str, Path(description="Collection identifier, e.g. public.table")],
-) -> Collection:
+def find_collection(request: Request, collection_id: str) -> Collection:
+    """The collection of that id in the catalog; 404 naming it, or 503 before the first load."""
     catalog = getattr(request.app.state, "collection_catalog", None)
     if not catalog:
         raise ServiceUnavailable("The collection catalog is not loaded yet.")
-    collection: Collection | None = catalog["collections"].get(collectionId)
+    collection: Collection | None = catalog["collections"].get(collection_id)
     if collection is None:
         raise NotFound(
-            f"Collection '{_echo(collectionId)}' does not exist. Collection ids are "
+            f"Collection '{echo(collection_id)}' does not exist. Collection ids are "
             "schema-qualified (public.fire_perimeters); GET /collections lists them."
         )
     mark_collection(collection.id)
     return collection
 
 
+async def collection_params(
+    request: Request,
+    collectionId: Annotated[str, Path(description="Collection identifier, e.g. public.table")],
+) -> Collection:
+    """find_collection as the dependency of tipg's other routes (collection, queryables, tiles)."""
+    return find_collection(request, collectionId)
+
+
 CollectionDep = Annotated[Collection, Depends(collection_params)]
-
-
-def _parse_bbox_numbers(bbox: str) -> list[float]:
-    try:
-        numbers = [float(part) for part in bbox.split(",")]
-    except ValueError:
-        raise InvalidParameter(
-            f"bbox must be 4 or 6 comma-separated numbers: '{_echo(bbox)}'"
-        ) from None
-    if not all(math.isfinite(n) for n in numbers):
-        raise InvalidParameter("bbox numbers must be finite")
-    if len(numbers) not in (4, 6):
-        raise InvalidParameter(f"bbox must have 4 or 6 numbers, not {len(numbers)}")
-    return numbers
-
-
-def _check_lon_lat(numbers: list[float]) -> list[float]:
-    half = len(numbers) // 2
-    west, south, east, north = numbers[0], numbers[1], numbers[half], numbers[half + 1]
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise InvalidParameter("bbox longitudes must be between -180 and 180")
-    if not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise InvalidParameter("bbox latitudes must be between -90 and 90")
-    if south > north:
-        raise InvalidParameter("bbox minimum latitude is greater than its maximum latitude")
-    # west > east is a box across the antimeridian (/req/core/fc-bbox-response), which
-    # ServedCollection.cql_where splits in two.
-    return numbers
-
-
-def _in_crs84(numbers: list[float], crs: Crs) -> list[float]:
-    """A latitude-first geographic box (EPSG:4326) in CRS84's order, heights kept."""
-    if not crs.latitude_first:
-        return numbers
-    if len(numbers) == 4:
-        return [numbers[1], numbers[0], numbers[3], numbers[2]]
-    return [numbers[1], numbers[0], numbers[2], numbers[4], numbers[3], numbers[5]]
-
-
-# Coordinates moved between CRSs and back (by the client to make the box, by us to apply it) come
-# back within about 1e-9 of their size, not exactly: a box built from an extent would lose the
-# features on its edges. So a box in a projected CRS is widened by that much (millimetres).
-REPROJECTION_MARGIN = 1e-9
-
-
-def _projected_box(numbers: list[float], crs: Crs) -> ProjectedBox:
-    minx, miny, maxx, maxy = box_corners(numbers, crs)
-    if minx > maxx or miny > maxy:
-        raise InvalidParameter("bbox minimum is greater than its maximum on an axis")
-    margin = REPROJECTION_MARGIN * max(abs(minx), abs(miny), abs(maxx), abs(maxy), 1.0)
-    return ProjectedBox((minx - margin, miny - margin, maxx + margin, maxy + margin), crs.srid)
 
 
 async def bbox_query(
@@ -109,33 +61,8 @@ async def bbox_query(
         str | None,
         Query(description="minLon,minLat,maxLon,maxLat (CRS84), optionally with heights."),
     ] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", include_in_schema=False)] = None,
 ) -> list[float] | None:
-    """The box in CRS84 (longitude first), or a ProjectedBox for one in a projected `bbox-crs`
-    (whether the collection offers that CRS is crs_request.py's check)."""
-    if bbox is None:
-        return None
-    numbers = _parse_bbox_numbers(bbox)
-    crs = CRS84 if bbox_crs is None else crs_by_uri(bbox_crs)
-    if crs is None:
-        raise InvalidParameter(f"bbox-crs '{_echo(bbox_crs or '')}' is not a known CRS URI")
-    if crs.srid == CRS84.srid:
-        return _check_lon_lat(_in_crs84(numbers, crs))
-    return _projected_box(numbers, crs)
-
-
-OPEN_ENDS = ("..", "")
-
-
-def _parse_instant(value: str) -> datetime:
-    try:
-        parsed: datetime = parse_rfc3339(value)
-    except ValueError:
-        raise InvalidParameter(
-            f"datetime '{_echo(value)}' is not an RFC 3339 date-time "
-            "(like 2020-08-01T00:00:00Z) or '..'"
-        ) from None
-    return parsed
+    return parse_bbox(bbox, None)
 
 
 async def datetime_query(
@@ -147,69 +74,7 @@ async def datetime_query(
         ),
     ] = None,
 ) -> list[str] | None:
-    if datetime_ is None:
-        return None
-    parts = datetime_.split("/")
-    if len(parts) == 1:
-        _parse_instant(parts[0])
-        return parts
-    if len(parts) != 2:
-        raise InvalidParameter("datetime must be an instant or one start/end interval")
-    start, end = (None if p in OPEN_ENDS else _parse_instant(p) for p in parts)
-    if start is None and end is None:
-        raise InvalidParameter("datetime interval must have at least one closed end")
-    if start is not None and end is not None:
-        if start > end:
-            raise InvalidParameter("datetime interval starts after it ends")
-        # OGC intervals are closed, but tipg compares a closed interval's end with '<'.
-        # PostgreSQL keeps microseconds, so '< end + 1µs' is exactly '<= end'.
-        return [parts[0], (end + timedelta(microseconds=1)).isoformat()]
-    return parts
-
-
-# CQL2's own operators and functions (Basic, Advanced comparison, case/accent-insensitive,
-# spatial, temporal, array, arithmetic). Any other `op` would reach PostgreSQL as a call to the
-# function of that name (the cql2 library renders unknown ops so): pg_sleep, set_config, ...
-CQL2_OPERATORS = frozenset(
-    ["and", "or", "not", "=", "<>", "<", ">", "<=", ">=", "like", "between", "in", "isNull"]
-    + ["casei", "accenti", "+", "-", "*", "/", "%", "div", "^"]
-    + [f"s_{op}" for op in ("intersects", "equals", "disjoint", "touches", "within")]
-    + [f"s_{op}" for op in ("overlaps", "crosses", "contains")]
-    + [f"t_{op}" for op in ("after", "before", "contains", "disjoint", "during", "equals")]
-    + [f"t_{op}" for op in ("finishedby", "finishes", "intersects", "meets", "metby")]
-    + [f"t_{op}" for op in ("overlappedby", "overlaps", "startedby", "starts")]
-    + [f"a_{op}" for op in ("equals", "contains", "containedby", "overlaps")]
-)
-
-
-def _names(node: Any) -> tuple[set[str], set[str]]:
-    """Every `{"property": name}` and every `{"op": name}` in a cql2-json tree."""
-    properties: set[str] = set()
-    operators: set[str] = set()
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if isinstance(item.get("property"), str):
-                properties.add(item["property"])
-            if isinstance(item.get("op"), str):
-                operators.add(item["op"])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return properties, operators
-
-
-def _parse_cql2(text: str, lang: str | None) -> Expr:
-    if lang == "cql2-json" and not text.lstrip().startswith("{"):
-        raise InvalidParameter("filter-lang is cql2-json but the filter is not a JSON object")
-    try:
-        # Round-trip through cql2-json as tipg does, so geometry literals are CRS84.
-        return Expr(Expr(text).to_json())
-    except Exception as exc:  # cql2 raises a bare Exception for every parse error
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
-        message = f"filter is not valid {lang or 'CQL2'}: {_echo(first_line)}"
-        raise InvalidParameter(message) from None
+    return parse_datetime(datetime_)
 
 
 async def filter_query(
@@ -220,23 +85,7 @@ async def filter_query(
         Query(alias="filter-lang", description="cql2-text (default) or cql2-json"),
     ] = None,
 ) -> Expr | None:
-    if query is None:
-        return None
-    expr = _parse_cql2(query, filter_lang)
-    properties, operators = _names(expr.to_json())
-    if not_cql2 := sorted(operators - CQL2_OPERATORS):
-        raise InvalidParameter(
-            f"filter uses functions this service does not offer: {_echo(', '.join(not_cql2))}; "
-            "CQL2's comparison, spatial, temporal and array operators are supported"
-        )
-    known = {p.name for p in collection.properties}
-    unknown = sorted(properties - known)
-    if unknown:
-        raise InvalidParameter(
-            f"filter uses unknown properties: {_echo(', '.join(unknown))}; "
-            f"see /collections/{collection.id}/queryables"
-        )
-    return expr
+    return parse_filter(collection, query, filter_lang)
 
 
 async def properties_query(
@@ -246,16 +95,7 @@ async def properties_query(
         Query(description="Comma-separated properties to return; empty for none."),
     ] = None,
 ) -> list[str] | None:
-    if properties is None:
-        return None
-    names = [p.strip() for p in properties.split(",")]
-    if names == [""]:
-        return []
-    known = {p.name for p in collection.properties}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise InvalidParameter(f"properties has unknown names: {_echo(', '.join(unknown))}")
-    return names
+    return parse_properties(collection, properties)
 
 
 async def sortby_query(
@@ -264,11 +104,7 @@ async def sortby_query(
         Query(description="Comma-separated properties, each optionally prefixed + or -."),
     ] = None,
 ) -> str | None:
-    # tipg matches each item with a regular expression whose `.` stops at a line break, and a
-    # name holding one made it fail with a 500. Names never hold control characters.
-    if sortby is not None and any(ord(char) < 32 or ord(char) == 127 for char in sortby):
-        raise InvalidParameter(f"sortby holds a control character: {_echo(repr(sortby))}")
-    return sortby
+    return check_sortby(sortby)
 
 
 PARSERS: Overrides = {
@@ -281,7 +117,7 @@ PARSERS: Overrides = {
 
 
 def install_parameter_parsers(app: FastAPI) -> None:
-    """Our parsers wherever tipg's are used (items, item, collections list); tipg's other
+    """Our parsers wherever tipg's are used (collections list, tiles); tipg's other
     parameter dependencies (ids, sortby, output type, collections list) run in the event loop."""
     run_inline(app, tipg_deps.__name__, leave=PARSERS)
     if not resolve_overrides(app, PARSERS):

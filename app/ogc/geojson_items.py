@@ -1,50 +1,36 @@
-"""Items and item in GeoJSON, the formats nearly every request asks for, answered from
-PostgreSQL's own GeoJSON text (geojson_sql.py); every other format still by tipg's endpoint.
-
-tipg's two routes stay as they are, with every dependency that parses and checks the request
-(ours and tipg's). Only the function they end in is replaced (`Dependant.call`, read by
-FastAPI at each request; tests/test_tipg_hooks.py guards it): for GeoJSON it reads the page
-through the collection's `geojson_page` and writes the envelope around the features' bytes;
-for HTML, CSV, JSON and the sequences it calls tipg's function with the same arguments.
+"""Items and item in GeoJSON, the format nearly every request asks for, answered from
+PostgreSQL's own GeoJSON text (geojson_sql.py): Python writes the envelope and its links around
+the features' bytes. items.py calls these for GeoJSON; every other format is tipg's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from tipg.collections import Collection
-from tipg.dependencies import function_parameters_query, properties_filter_query
+from tipg.dependencies import function_parameters_query
 from tipg.errors import NotFound as TipgNotFound
 from tipg.resources.enums import MediaType
 
 from app import __version__
 from app.errors import InvalidParameter
-from app.ogc.catalog import INTEGER_TYPES, int64_id
-from app.ogc.counting import CountMode, MatchedCounter
+from app.ogc.catalog import INTEGER_TYPES, ServedCollection, int64_id
+from app.ogc.counting import MatchedCounter
 from app.ogc.etags import DataETags
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
-from app.ogc.keyset import CURSOR, Order, cursor_condition, key_order, total_order
+from app.ogc.items_query import CURSOR, ItemQuery, ItemsQuery
+from app.ogc.keyset import Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
-from app.ogc.overrides import dependants_at
 from app.ogc.responses import add_alternates
 
-ITEMS_PATH = "/collections/{collectionId}/items"
-ITEM_PATH = "/collections/{collectionId}/items/{itemId}"
 GEOJSON = MediaType.geojson.value
-Endpoint = Callable[..., Awaitable[Any]]
 TEXT_TYPES = frozenset({"text", "character varying", "varchar"})
-
-
-def _wants_geojson(values: dict[str, Any]) -> bool:
-    return values.get("output_type") in (None, MediaType.geojson)
 
 
 def _geojson_response(envelope: dict[str, Any], features: bytes) -> Response:
@@ -57,16 +43,16 @@ def _time_stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _filters(values: dict[str, Any]) -> dict[str, Any]:
-    request, collection = values["request"], values["collection"]
+def _filters(query: ItemsQuery) -> dict[str, Any]:
+    """cql_where's arguments."""
     return {
-        "ids": values.get("ids_filter"),
-        "bbox": values.get("bbox_filter"),
-        "datetime": values.get("datetime_filter"),
-        "properties": properties_filter_query(request, collection),
-        "cql": values.get("cql_filter"),
-        "geom": values.get("geom_column"),
-        "dt": values.get("datetime_column"),
+        "ids": query.ids,
+        "bbox": query.bbox,
+        "datetime": query.datetime,
+        "properties": query.property_filters,
+        "cql": query.filter,
+        "geom": query.geom_column,
+        "dt": query.datetime_column,
     }
 
 
@@ -115,22 +101,22 @@ def _paging_links(
     return links
 
 
-def _page_request(values: dict[str, Any], limit: int, offset: int) -> PageRequest:
-    request, collection = values["request"], values["collection"]
+def _page_request(
+    request: Request, collection: Collection, query: ItemQuery, sortby: str | None
+) -> PageRequest:
     return PageRequest(
-        sortby=total_order(collection, values.get("sortby")),
-        properties=values.get("properties"),
-        geom=values.get("geom_column"),
-        limit=limit,
-        offset=offset,
-        bbox_only=values.get("bbox_only"),
-        simplify=values.get("simplify"),
+        sortby=total_order(collection, sortby),
+        properties=query.properties,
+        geom=query.geom_column,
+        bbox_only=query.bbox_only,
+        simplify=query.simplify,
         function_parameters=function_parameters_query(request, collection),
     )
 
 
-class FastGeoJson:
-    """The GeoJSON answers of items and item, with tipg's factory for its links."""
+class GeoJsonAnswers:
+    """The GeoJSON answers of items and item, with tipg's factory for its links. The collection
+    each is given is already in the requested CRS (ServedCollection.in_crs)."""
 
     def __init__(
         self, factory: LinkCachingFactory, feature_links: bool, counter: MatchedCounter
@@ -156,11 +142,13 @@ class FastGeoJson:
         link = _link("collection", href, "application/json", title or "")
         return link if title else {k: v for k, v in link.items() if k != "title"}
 
-    def _items_request(self, values: dict[str, Any], order: Order | None) -> PageRequest:
-        """The page to read: tipg's parameters, the cursor (keyset.py), the feature links."""
-        request, collection = values["request"], values["collection"]
-        page_request = _page_request(values, values["limit"], values.get("offset") or 0)
-        after = request.query_params.get(CURSOR)
+    def _items_request(
+        self, request: Request, collection: Collection, query: ItemsQuery, order: Order | None
+    ) -> PageRequest:
+        """The page to read: the query's selection, the cursor (keyset.py), the feature links."""
+        page_request = _page_request(request, collection, query, query.sortby)
+        page_request = replace(page_request, limit=query.limit, offset=query.offset or 0)
+        after = query.after
         if after is not None:
             if order is None:
                 raise InvalidParameter(f"{CURSOR} needs the page ordered by the key alone")
@@ -170,18 +158,29 @@ class FastGeoJson:
             page_request = replace(page_request, feature_links=links)
         return page_request
 
-    async def items(self, values: dict[str, Any]) -> Response:
-        request, collection = values["request"], values["collection"]
+    async def items(
+        self, request: Request, collection: ServedCollection, query: ItemsQuery
+    ) -> Response:
         if (not_modified := await self.etags.unchanged(request)) is not None:
             return not_modified
-        limit, offset = values["limit"], values.get("offset") or 0
-        order = key_order(collection, values.get("sortby"))
-        page_request = self._items_request(values, order)
+        order = key_order(collection, query.sortby)
+        page_request = self._items_request(request, collection, query, order)
         async with request.app.state.pool.acquire() as conn:
-            page = await collection.geojson_page(conn, page_request, _filters(values), self.counter)
+            page = await collection.geojson_page(conn, page_request, _filters(query), self.counter)
         items_url = self.factory.url_for(request, "items", collectionId=collection.id)
+        envelope = self._envelope(request, collection, page, items_url)
+        page_at = (query.limit, query.offset or 0)
+        envelope["links"] += _paging_links(request, items_url, page, page_at, order)
+        response = _geojson_response(add_alternates(envelope), page.features)
+        response.headers["ETag"] = self.etags.etag(request, page.snapshot)
+        return response
+
+    def _envelope(
+        self, request: Request, collection: Collection, page: GeoJsonPage, items_url: str
+    ) -> dict[str, Any]:
+        """The FeatureCollection around the page's features: counts, collection and self links."""
         query = f"?{request.query_params}" if request.query_params else ""
-        envelope = {
+        envelope: dict[str, Any] = {
             "type": "FeatureCollection",
             "id": collection.id,
             "title": collection.title or collection.id,
@@ -192,21 +191,19 @@ class FastGeoJson:
             "links": [
                 self._collection_link(request, collection.id, "Collection"),
                 _link("self", items_url + query, GEOJSON, "Items"),
-                *_paging_links(request, items_url, page, (limit, offset), order),
             ],
         }
         if page.matched is None:
             del envelope["numberMatched"]
-        response = _geojson_response(add_alternates(envelope), page.features)
-        response.headers["ETag"] = self.etags.etag(request, page.snapshot)
-        return response
+        return envelope
 
-    async def item(self, values: dict[str, Any]) -> Response:
-        request, collection, item_id = values["request"], values["collection"], values["itemId"]
+    async def item(
+        self, request: Request, collection: ServedCollection, item_id: str, query: ItemQuery
+    ) -> Response:
         if (not_modified := await self.etags.unchanged(request)) is not None:
             return not_modified
-        page_request = _page_request(values, 1, 0)
-        filters = {"ids": [item_id], "geom": values.get("geom_column")}
+        page_request = replace(_page_request(request, collection, query, None), limit=1)
+        filters = {"ids": [item_id], "geom": query.geom_column}
         if (key := key_parameter(collection, item_id)) is not None:
             page_request = replace(page_request, key=key)
         async with request.app.state.pool.acquire() as conn:
@@ -224,26 +221,3 @@ class FastGeoJson:
         body = page.features[:-1] + b',"links":' + orjson.dumps(links) + b"}"
         etag = self.etags.etag(request, page.snapshot)
         return Response(body, media_type=GEOJSON, headers={"ETag": etag})
-
-
-def _replace_endpoint(app: FastAPI, path: str, fast: Endpoint, needs_key: bool) -> None:
-    for _, dependant in dependants_at(app, path):
-        tipg_endpoint: Endpoint = dependant.call  # type: ignore[assignment]
-
-        async def endpoint(tipg_endpoint: Endpoint = tipg_endpoint, **values: Any) -> Any:
-            keyless = needs_key and values["collection"].id_column is None
-            if _wants_geojson(values) and not keyless:
-                return await fast(values)
-            return await tipg_endpoint(**values)
-
-        dependant.call = endpoint
-
-
-def install_fast_geojson(
-    app: FastAPI, factory: LinkCachingFactory, feature_links: bool, count: CountMode
-) -> FastGeoJson:
-    """GeoJSON items and item from geojson_sql.py; after every dependency is in place."""
-    fast = FastGeoJson(factory, feature_links, MatchedCounter(count))
-    _replace_endpoint(app, ITEMS_PATH, fast.items, needs_key=False)
-    _replace_endpoint(app, ITEM_PATH, fast.item, needs_key=True)
-    return fast

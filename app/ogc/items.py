@@ -1,0 +1,192 @@
+"""The items and item endpoints: one function each, in place of tipg's two routes.
+
+Each reads its query once (items_query.py) into one value, finds the collection, and answers:
+GeoJSON from PostgreSQL's own text (geojson_items.py), every other format (HTML, CSV, JSON, the
+sequences) by tipg's own endpoint function, called with the same values. tipg's routes are taken
+out of its factory's router and ours put at their places, with their names, so tipg's `url_for`
+and the landing page's links find them; their /api operations keep tipg's responses and take
+their parameters from our tables.
+
+Relied upon (tests/test_tipg_hooks.py): tipg's items and item routes are `APIRoute`s named
+"items" and "item" on `OGCFeaturesFactory.router`, and their endpoint functions take the keyword
+arguments `tipg_items_arguments` and `tipg_item_arguments` give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi.routing import APIRoute, APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+from tipg.resources.enums import MediaType
+
+from app.ogc.catalog import ServedCollection
+from app.ogc.crs import offered_crs
+from app.ogc.geojson_items import GeoJsonAnswers
+from app.ogc.items_query import (
+    ITEM,
+    ITEMS,
+    ItemQuery,
+    ItemsQuery,
+    PageSizes,
+    openapi_parameters,
+    read_item_query,
+    read_items_query,
+)
+from app.ogc.params import find_collection
+from app.ogc.paths import ITEM_PATH, ITEMS_PATH
+
+Endpoint = Callable[..., Awaitable[Response]]
+COLLECTION_ID = {
+    "name": "collectionId",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+}
+ITEM_ID = {"name": "itemId", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def tipg_items_arguments(request: Request, collection: Any, query: ItemsQuery) -> dict[str, Any]:
+    return {
+        "request": request,
+        "collection": collection,
+        "ids_filter": query.ids,
+        "bbox_filter": query.bbox,
+        "datetime_filter": query.datetime,
+        "properties": query.properties,
+        "cql_filter": query.filter,
+        "sortby": query.sortby,
+        "geom_column": query.geom_column,
+        "datetime_column": query.datetime_column,
+        "limit": query.limit,
+        "offset": query.offset,
+        "bbox_only": query.bbox_only,
+        "simplify": query.simplify,
+        "output_type": query.output,
+    }
+
+
+def tipg_item_arguments(
+    request: Request, collection: Any, item_id: str, query: ItemQuery
+) -> dict[str, Any]:
+    return {
+        "request": request,
+        "collection": collection,
+        "itemId": item_id,
+        "bbox_only": query.bbox_only,
+        "simplify": query.simplify,
+        "geom_column": query.geom_column,
+        "datetime_column": query.datetime_column,
+        "properties": query.properties,
+        "output_type": query.output,
+    }
+
+
+def with_applied_limit(request: Request, limit: int) -> Request:
+    """The request with `limit` in its query as applied (the default added, a limit above the
+    maximum lowered), so that the self and next links show the page size actually served."""
+    raw = request.scope.get("query_string", b"")
+    parts = [part for part in raw.split(b"&") if part] if raw else []
+    given = [i for i, part in enumerate(parts) if part.partition(b"=")[0] == b"limit"]
+    applied = b"limit=" + str(limit).encode()
+    if given and parts[given[0]] == applied:
+        return request
+    if given:
+        parts[given[0]] = applied
+    else:
+        parts.append(applied)
+    return Request({**request.scope, "query_string": b"&".join(parts)}, request.receive)
+
+
+def _with_content_crs(response: Response, collection: Any, query: ItemQuery) -> Response:
+    """/req/crs/ogc-crs-header: the CRS the geometries of a successful answer are in."""
+    if response.status_code < 300 and offered_crs(collection):
+        response.headers["Content-Crs"] = f"<{query.crs.uri}>"
+    return response
+
+
+class ItemsEndpoints:
+    """Our items and item endpoints; `geojson` is None when tipg writes GeoJSON too
+    (WFS3_GEOJSON_IN_SQL=false)."""
+
+    def __init__(
+        self,
+        sizes: PageSizes,
+        geojson: GeoJsonAnswers | None,
+        tipg_items: Endpoint,
+        tipg_item: Endpoint,
+    ) -> None:
+        self.sizes = sizes
+        self.geojson = geojson
+        self.tipg_items = tipg_items
+        self.tipg_item = tipg_item
+
+    async def items(self, request: Request) -> Response:
+        collection = find_collection(request, request.path_params["collectionId"])
+        accept = request.headers.get("accept")
+        query = read_items_query(request.scope["query_string"], accept, collection, self.sizes)
+        request = with_applied_limit(request, query.limit)
+        in_crs = _in_crs(collection, query)
+        if self.geojson is not None and query.output is MediaType.geojson:
+            response = await self.geojson.items(request, in_crs, query)
+        else:
+            response = await self.tipg_items(**tipg_items_arguments(request, in_crs, query))
+        return _with_content_crs(response, collection, query)
+
+    async def item(self, request: Request) -> Response:
+        collection = find_collection(request, request.path_params["collectionId"])
+        item_id = request.path_params["itemId"]
+        accept = request.headers.get("accept")
+        query = read_item_query(request.scope["query_string"], accept, collection, self.sizes)
+        in_crs = _in_crs(collection, query)
+        keyed = collection.id_column is not None  # else tipg's own 404 (NoPrimaryKey)
+        if self.geojson is not None and query.output is MediaType.geojson and keyed:
+            response = await self.geojson.item(request, in_crs, item_id, query)
+        else:
+            arguments = tipg_item_arguments(request, in_crs, item_id, query)
+            response = await self.tipg_item(**arguments)
+        return _with_content_crs(response, collection, query)
+
+
+def _in_crs(collection: Any, query: ItemQuery) -> Any:
+    return collection.in_crs(query.crs) if isinstance(collection, ServedCollection) else collection
+
+
+def _tipg_route(router: APIRouter, name: str) -> APIRoute:
+    found = [r for r in router.routes if isinstance(r, APIRoute) and r.name == name]
+    if len(found) != 1:
+        raise RuntimeError(f"tipg's '{name}' route not found: re-check app/ogc/items.py")
+    return found[0]
+
+
+def _put_in_place(
+    router: APIRouter, tipg: APIRoute, endpoint: Endpoint, parameters: list[Any]
+) -> None:
+    """Our endpoint at tipg's route's place, with its path, name, responses and tags."""
+    index = router.routes.index(tipg)
+    router.add_api_route(
+        tipg.path,
+        endpoint,
+        methods=["GET"],
+        name=tipg.name,
+        response_class=tipg.response_class,
+        responses=tipg.responses,
+        tags=tipg.tags,
+        summary=tipg.summary,
+        openapi_extra={"parameters": parameters},
+    )
+    router.routes[index] = router.routes.pop()
+
+
+def install_items(router: APIRouter, sizes: PageSizes, geojson: GeoJsonAnswers | None) -> None:
+    """Our items and item endpoints in place of tipg's, on tipg's factory router (before the app
+    includes it)."""
+    tipg_items, tipg_item = _tipg_route(router, "items"), _tipg_route(router, "item")
+    assert (tipg_items.path, tipg_item.path) == (ITEMS_PATH, ITEM_PATH)
+    endpoints = ItemsEndpoints(sizes, geojson, tipg_items.endpoint, tipg_item.endpoint)
+    items_parameters = [COLLECTION_ID, *openapi_parameters(ITEMS, sizes)]
+    item_parameters = [COLLECTION_ID, ITEM_ID, *openapi_parameters(ITEM, sizes)]
+    _put_in_place(router, tipg_items, endpoints.items, items_parameters)
+    _put_in_place(router, tipg_item, endpoints.item, item_parameters)

@@ -1,0 +1,25 @@
+"""The paths our code names, each defined once, and which requests are about data.
+
+Data (items and tiles) changes with the database; everything else the OGC layer serves
+(landing page, conformance, collections, queryables, /api, tile matrix sets) comes from the
+catalog in memory. Probes and the reload endpoint are neither, and are never cached.
+"""
+
+from __future__ import annotations
+
+import re
+
+ITEMS_PATH = "/collections/{collectionId}/items"
+ITEM_PATH = "/collections/{collectionId}/items/{itemId}"
+COLLECTIONS_PATH = "/collections"
+COLLECTION_PATH = "/collections/{collectionId}"
+
+# Regular expressions on a request's path (tipg's CacheControlMiddleware takes them as strings).
+ITEMS = r".*/items(/.*)?$"
+TILES = r".*/tiles(/.*)?$|^/tileMatrixSets"
+PROBES = r"^/(healthz|readyz|refresh)$"
+
+# Cache-Control goes on metadata and tiles: items change with every commit, probes must be live.
+NOT_CACHED = frozenset({ITEMS, PROBES})
+# Metadata: the bodies hashed into ETags by MetadataETagMiddleware (items have their own).
+NOT_METADATA = re.compile("|".join((ITEMS, TILES, PROBES)))
