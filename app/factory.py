@@ -16,7 +16,7 @@ from app import __version__, ogc
 from app.db.lifespan import Database
 from app.errors import add_exception_handlers
 from app.ogc import paths
-from app.ogc.etags import MetadataETagMiddleware
+from app.ogc.metadata import MetadataMiddleware
 from app.otel.middleware import ObserveMiddleware
 from app.otel.telemetry import Telemetry, fastapi_class, setup
 from app.proxy import ProxyHeadersMiddleware
@@ -34,7 +34,7 @@ def _add_middleware(app: FastAPI, settings: Settings, telemetry: Telemetry) -> N
     ObserveMiddleware sits outside compression (it counts the bytes sent) and inside the
     proxy headers (it logs the client address they name)."""
     # Inside Cache-Control, which then marks a 304 as it would the 200.
-    app.add_middleware(MetadataETagMiddleware)
+    app.add_middleware(MetadataMiddleware)
     app.add_middleware(
         CacheControlMiddleware,
         cachecontrol=settings.api.cache_control,

@@ -22,8 +22,8 @@ Hooks into tipg's public API:
   function identity (params.py, overrides.py); its other plain-`def` dependencies there are
   wrapped to run in the event loop. `properties_filter_query`, `function_parameters_query` and
   `accept_media_type` are called as functions (geojson_items.py, items_query.py).
-- Part 2 (CRS by Reference, crs.py): `crs`/`bbox-crs` in the items table; one more dependency on
-  the two collection routes for the `crs` lists (crs_request.py); `conforms_to` extended (links.py).
+- Part 2 (CRS by Reference, crs.py): `crs`/`bbox-crs` in the items table; the `crs` lists put
+  into collection JSON when it is rendered (metadata.py); `conforms_to` extended (links.py).
 - `tipg.collections.PgCollection.features(conn, **kwargs)` is overridden (catalog.py), reading
   the keyword names limit, offset, bbox_filter, datetime_filter, cql_filter, simplify and the
   ItemList keys `items`, `matched` (app/otel/collections.py too).
@@ -73,7 +73,6 @@ from tipg.factory import features_settings as tipg_features_settings
 
 from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.counting import MatchedCounter
-from app.ogc.crs_request import install_crs
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.geojson_items import GeoJsonAnswers
 from app.ogc.items import install_items
@@ -123,7 +122,6 @@ def install(
     if settings.api.tiles:
         install_tiles(app, features, lookup)
     install_parameter_parsers(app)
-    install_crs(app)
     install_openapi(app)
     # Outermost: routing sees the collapsed path.
     app.add_middleware(CollapseSlashesMiddleware)

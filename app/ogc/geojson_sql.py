@@ -26,7 +26,7 @@ from tipg.collections import PgCollection
 from app.ogc.crs import quote_ident
 
 # Not RFC 7946's business: PostGIS's default options add a `crs` member to geometries outside
-# EPSG:4326; the response's Content-Crs header says the CRS (crs_request.py).
+# EPSG:4326; the response's Content-Crs header says the CRS (items.py).
 GEOJSON_DIGITS = 9  # tipg's (ST_AsGeoJSON's default)
 FEATURE_JSON = (
     """'{"type":"Feature","id":' || to_json(f.tipg_id)::text"""

@@ -31,7 +31,7 @@ URL_CACHE_SIZE = 4096  # emptied when full: the Host header is the client's to c
 ID_MARKER = "\x00wfs3-item-id\x00"
 
 
-def _base_url_inputs(scope: Scope) -> tuple[Any, ...]:
+def base_url_inputs(scope: Scope) -> tuple[Any, ...]:
     """What starlette builds a request's base URL from (`Request.base_url`, `URL(scope=)`)."""
     host = next((value for key, value in scope["headers"] if key == b"host"), None)
     root = scope.get("app_root_path", scope.get("root_path", ""))
@@ -48,7 +48,7 @@ class LinkCachingFactory(OGCFeaturesFactory):
 
     @property
     def conforms_to(self) -> list[str]:
-        # crs_request.py implements Part 2 (CRS by Reference) on tipg's routes.
+        # Part 2 (CRS by Reference): items_query.py, items.py, metadata.py.
         others = [uri for factory in self.companions for uri in factory.conforms_to]
         return [*super().conforms_to, CRS_CONFORMANCE, *others]
 
@@ -63,7 +63,7 @@ class LinkCachingFactory(OGCFeaturesFactory):
             return super().url_for(request, name, **path_params)
         if value is not None:
             path_params["itemId"] = ID_MARKER
-        key = (*_base_url_inputs(request.scope), name, *sorted(path_params.items()))
+        key = (*base_url_inputs(request.scope), name, *sorted(path_params.items()))
         build = partial(super().url_for, request, name, **path_params)
         url = remembered(self._urls, key, build, URL_CACHE_SIZE)
         if value is None:

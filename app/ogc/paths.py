@@ -21,5 +21,5 @@ PROBES = r"^/(healthz|readyz|refresh)$"
 
 # Cache-Control goes on metadata and tiles: items change with every commit, probes must be live.
 NOT_CACHED = frozenset({ITEMS, PROBES})
-# Metadata: the bodies hashed into ETags by MetadataETagMiddleware (items have their own).
+# Not metadata, which is rendered once per catalog (metadata.py); items have ETags of their own.
 NOT_METADATA = re.compile("|".join((ITEMS, TILES, PROBES)))

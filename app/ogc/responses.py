@@ -25,8 +25,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import tipg.factory
 from tipg.resources.response import GeoJSONResponse, ORJSONResponse
 
-from app.ogc.crs_request import add_crs_lists
-
 # For a JSON body whose self link has this type: the other representations, as (f, type, title).
 OTHER_FORMATS = {
     "application/json": [("html", "text/html", "This document as HTML")],
@@ -79,7 +77,7 @@ def add_time_stamp(content: Any) -> Any:
 
 class AlternateORJSONResponse(ORJSONResponse):
     def render(self, content: Any) -> bytes:
-        return super().render(add_crs_lists(add_alternates(content)))
+        return super().render(add_alternates(content))
 
 
 class AlternateGeoJSONResponse(GeoJSONResponse):
