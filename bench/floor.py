@@ -91,15 +91,26 @@ def _capture(url: str, listing: Path) -> None:
     listing.write_text(json.dumps(captured))
 
 
+def floor_case(url: str, folder: Path) -> servers.Case:
+    """The floor as a case of make bench (bench/run.py): our statements captured into `folder`,
+    answering the KINDS only."""
+    listing = folder / "statements.json"
+    _capture(url, listing)
+    return servers.Case(
+        "floor",
+        "(i) the Python floor: bare ASGI + asyncpg, our statement",
+        env={"FLOOR_DATABASE_URL": url, "FLOOR_STATEMENTS": str(listing)},
+        command=servers.uvicorn(ROOT / ".venv/bin", "bench.floor:app"),
+        kinds=frozenset(KINDS),
+    )
+
+
 def _servers(stack: ExitStack) -> dict[str, tuple[str, Any]]:
     """name -> (base URL, dialect) of every server measured."""
     url = _bench_url()
-    listing = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "statements.json"
-    _capture(url, listing)
-    floor = servers.uvicorn(ROOT / ".venv/bin", "bench.floor:app")
-    env = {"FLOOR_DATABASE_URL": url, "FLOOR_STATEMENTS": str(listing), "WEB_CONCURRENCY": "1"}
+    floor = floor_case(url, Path(stack.enter_context(tempfile.TemporaryDirectory())))
     started = {
-        "floor": running_server(url, floor, **env),
+        "floor": servers.start(floor, url),
         "ours untraced": running_server(url, OTEL_SDK_DISABLED="true", WEB_CONCURRENCY="1"),
     }
     found = {name: (stack.enter_context(s).base, TIPG) for name, s in started.items()}

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from bench import answers, dbonly, report, servers, wrk
+from bench import answers, dbonly, floor, report, servers, wrk
 from bench.data import bench_database, sizes_from_env
 from bench.workload import KINDS, TIPG, paths
 from harness.server_process import ROOT, Server
@@ -90,6 +90,8 @@ def run_rounds(
     for round_number in range(1, plan["rounds"] + 1):
         for kind in plan["kinds"]:
             for name, (case, server) in running.items():
+                if not case.serves(kind):
+                    continue
                 result = wrk.run(
                     server.base, paths(kind, case.dialect, SIZES), plan["seconds"], CONNECTIONS
                 )
@@ -124,6 +126,8 @@ def check_answers(
             continue
         expected = answers.fetch_summary(ours.base, paths(kind, TIPG, SIZES)[0])
         for name, (case, server) in running.items():
+            if name == "floor" or not case.serves(kind):
+                continue  # the floor sends our own statement's features in a bare envelope
             got = answers.fetch_summary(server.base, paths(kind, case.dialect, SIZES)[0])
             if not answers.same_answer(expected, got):
                 differs.setdefault(name, []).append(kind)
@@ -162,15 +166,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         pygeoapi_env = servers.pygeoapi_setup(database_url, Path(tmp))
         collector = stack.enter_context(servers.collector(Path(tmp) / "collector.log"))
+        measured_cases = [
+            *servers.cases(collector, pygeoapi_env),
+            floor.floor_case(database_url, Path(tmp)),
+        ]
         running = {
             case.name: (case, stack.enter_context(servers.start(case, database_url)))
-            for case in servers.cases(collector, pygeoapi_env)
+            for case in measured_cases
         }
         measured_answers = check_answers(plan, running)
         # Memory first, while the untraced worker has served only the answer checks.
         measured: dict[str, Any] = {"big_pages": big_pages(running["untraced"][1], 4)}
         for case, server in running.values():  # warm-up: pools, caches
-            wrk.run(server.base, paths(plan["kinds"][0], case.dialect, SIZES), 1, CONNECTIONS)
+            kind = next(k for k in plan["kinds"] if case.serves(k))
+            wrk.run(server.base, paths(kind, case.dialect, SIZES), 1, CONNECTIONS)
         measured |= run_rounds(plan, running, sql, database_url)
         labels = {name: case.label for name, (case, _) in running.items()}
         measured["scaling"] = scaling(database_url, collector, plan)

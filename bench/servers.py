@@ -28,6 +28,10 @@ class Case:
     command: list[str] | None = None  # None: startup.sh, as production
     ready_path: str = "/readyz"
     external: str | None = None  # a server started by hand, at this address (not ours to start)
+    kinds: frozenset[str] | None = None  # the request kinds it answers; None: every kind
+
+    def serves(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
 
 
 @dataclass
