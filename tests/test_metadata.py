@@ -150,9 +150,33 @@ def test_data_paths_are_never_kept() -> None:
 def test_collections_carry_their_crs_lists(client: TestClient, path: str) -> None:
     """/req/crs/fc-md-crs-list, fc-md-storageCrs: added when the document is rendered; the same
     on an answer from memory, and in doubled-slash spellings of the path."""
-    for url in (path, path, path.replace("/", "//", 1)):
+    for url in (path, path, "http://testserver/" + path):
         body = client.get(url).json()
         described = body["collections"] if "collections" in body else [body]
         stations = next(c for c in described if c["id"] == "public.fire_stations")
         assert stations["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/3310", url
         assert "http://www.opengis.net/def/crs/OGC/1.3/CRS84" in stations["crs"], url
+
+
+class Editing:
+    """What CORS, compression and Cache-Control do: edit the start message's headers in place."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def send_edited(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"].append((b"vary", b"Origin"))
+            await send(message)
+
+        await self.app(scope, receive, send_edited)
+
+
+def test_edits_outside_do_not_reach_what_is_kept() -> None:
+    """Each answer from memory starts from the rendered headers (a gzip answer once stuck)."""
+    inner, catalog = Renderer(), {"collections": {}}
+    outer = Editing(MetadataMiddleware(inner))
+    starts = [get(outer, catalog)[0] for _ in range(3)]  # type: ignore[arg-type]
+    assert inner.rendered == 1
+    assert [s["headers"].count((b"vary", b"Origin")) for s in starts] == [1, 1, 1]

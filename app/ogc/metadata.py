@@ -39,6 +39,7 @@ KEPT_TYPES = (
 )
 MAX_KEPT_BYTES = 16 * 1024 * 1024  # a bigger body streams through as it is, without an ETag
 MAX_KEPT_TOTAL = 64 * 1024 * 1024  # the memo is emptied past this: Host is the client's choice
+RESPONSE_MESSAGES = ("http.response.start", "http.response.body")
 ROUTED = ("route", "endpoint", "path_params")
 DESCRIBED_PATHS = re.compile(r"^/+collections(/+[^/]+)?/*$")  # doubled slashes are served too
 
@@ -143,6 +144,9 @@ class MetadataMiddleware:
 
         async def hold(message: Message) -> None:
             nonlocal passing
+            if message["type"] not in RESPONSE_MESSAGES:  # e.g. a template's debug extension
+                await send(message)
+                return
             if passing or (message["type"] == "http.response.start" and not _keepable(message)):
                 passing = True
                 await send(message)
@@ -169,5 +173,6 @@ async def _answer(rendered: Rendered, if_none_match: str | None, send: Send) -> 
         await send({**rendered.start, "status": 304, "headers": headers.raw})
         await send({"type": "http.response.body", "body": b""})
         return
-    await send(rendered.start)
+    # A copy: the middleware outside (CORS, compression, Cache-Control) edit the headers in place.
+    await send({**rendered.start, "headers": list(rendered.start["headers"])})
     await send({"type": "http.response.body", "body": rendered.body})
