@@ -218,3 +218,38 @@ def test_item_statements_are_built_once_per_shape_and_never_mixed(
             assert link_set(mine.pop("links")) == link_set(tipgs.pop("links"))
             assert_same_feature(mine, tipgs)
     assert len(built) <= len(ITEM_CASES)  # 20 requests; the module's app may know some shapes
+
+
+PAGE_CASES: list[dict[str, Any]] = [
+    {"limit": 5},
+    {"limit": 5, "offset": 5},
+    {"limit": 3, "crs": EPSG(3857)},
+    {"limit": 4, "properties": ""},
+]
+
+
+def test_plain_pages_are_built_once_per_shape_and_never_mixed(
+    apps: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page with no filter has one statement per collection and shape, built once; its
+    feature links (URLs with the request's host) are parameters, never part of the text."""
+    built: list[str] = []
+
+    def counting_page_sql(collection: Any, page: Any) -> tuple[str, list[Any]]:
+        built.append(collection.id)
+        return geojson_sql.page_sql(collection, page)
+
+    monkeypatch.setattr(catalog, "page_sql", counting_page_sql)
+    sql_built, tipg_built = apps
+    for host in ("one.example", "two.example", "one.example"):
+        for collection in sorted(SAMPLE_COLLECTIONS):
+            for query in PAGE_CASES:
+                path, headers = f"/collections/{collection}/items", {"host": host}
+                ours = sql_built.get(path, params=query, headers=headers)
+                theirs = tipg_built.get(path, params=query, headers=headers)
+                assert (ours.status_code, theirs.status_code) == (200, 200), path
+                mine, tipgs = ours.json()["features"], theirs.json()["features"]
+                assert [f["id"] for f in mine] == [f["id"] for f in tipgs]
+                for feature, expected in zip(mine, tipgs, strict=True):
+                    assert_same_feature(feature, expected)
+    assert len(built) <= len(SAMPLE_COLLECTIONS) * len(PAGE_CASES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,6 +13,9 @@ from tipg.factory import OGCFeaturesFactory
 
 from app.ogc.links import ID_MARKER, LinkCachingFactory
 
+# What LinkCachingFactory resolves names through: the app's router (here one holding tipg's
+# routes, whose names and paths the served app's routes keep).
+APP = SimpleNamespace(router=OGCFeaturesFactory().router)
 ODD_IDS = [1, 42, "a b", "é", "%2F", "x?y#z", "{itemId}", ID_MARKER, "..", 3.5]
 
 
@@ -25,6 +29,7 @@ def request(host: bytes = b"example.org:8080", root_path: str = "") -> Request:
             "root_path": root_path,
             "headers": [(b"host", host)],
             "query_string": b"limit=3",
+            "app": APP,
         }
     )
 

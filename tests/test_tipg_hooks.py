@@ -176,6 +176,6 @@ def test_a_collection_in_another_crs_is_the_same_collection(client: TestClient) 
     collection = _a_collection(client)
     projected = collection.in_crs(epsg(3857))
     assert projected.__dict__ == collection.__dict__
-    assert projected._item_statements is collection._item_statements
+    assert projected._statements is collection._statements
     assert (projected._output_crs, collection._output_crs) == (epsg(3857), CRS84)
     assert collection.in_crs(CRS84) is collection

@@ -10,10 +10,11 @@ read the query from one table per route (items_query.py), answer GeoJSON from Po
 (geojson_items.py, geojson_sql.py) and hand every other format to tipg's endpoint function.
 
 Hooks into tipg's public API:
-- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` memoised across requests,
-  conformance and landing links of the tiles factory joined) and its router included, with our
-  collection dependency (params.collection_params) and our items and item routes put in place
-  of tipg's, found by name ("items", "item") on that router before the app includes it.
+- `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` resolved through the app's
+  router and memoised across requests, conformance and landing links of the tiles factory
+  joined) and its router included, with our collection dependency (params.collection_params),
+  less tipg's items and item routes, found by name ("items", "item") and taken out before the
+  app includes it; ours are the app's first routes (items.py).
 - tipg's items and item endpoint functions (those routes' `endpoint`) are called for the formats
   other than GeoJSON, with the keyword arguments items.tipg_items_arguments / tipg_item_arguments
   build (tests/test_tipg_hooks.py compares them with the functions' signatures).
@@ -117,12 +118,12 @@ def install(
     install_responses()  # before the factory registers its routes
     features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
     sizes = PageSizes(settings.api.default_page_size, settings.api.max_page_size)
-    install_items(features.router, sizes, _geojson_answers(settings, features))
+    described = install_items(app, features.router, sizes, _geojson_answers(settings, features))
     app.include_router(features.router, tags=["OGC API - Features"])
     if settings.api.tiles:
         install_tiles(app, features, lookup)
     install_parameter_parsers(app)
-    install_openapi(app)
+    install_openapi(app, described)
     # Outermost: routing sees the collapsed path.
     app.add_middleware(CollapseSlashesMiddleware)
     return CatalogLoader(settings, collection_class)

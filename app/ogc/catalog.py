@@ -65,7 +65,7 @@ def _check_simplify(tolerance: float | None) -> None:
         raise InvalidParameter(f"simplify must be a finite number >= 0, not {tolerance}")
 
 
-ITEM_STATEMENTS = 64  # item statement shapes kept per collection (properties, crs, ...)
+STATEMENTS = 64  # statement shapes kept per collection (properties, crs, limit, ...)
 INT64 = range(-(2**63), 2**63)
 INTEGER_TYPES = frozenset({"smallint", "integer", "bigint", "smallserial", "serial", "bigserial"})
 
@@ -138,8 +138,8 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
 
 
 class ServedCollection(PgCollection):
-    # An item's statement, by what shapes it (item_statement): the same text for every id.
-    _item_statements: dict[Hashable, str] = PrivateAttr(default_factory=dict)
+    # Statements by what shapes them (shaped_statement): the same text for every id or page.
+    _statements: dict[Hashable, str] = PrivateAttr(default_factory=dict)
     # The CRS its features are read in (in_crs): tipg builds the geometry's SQL (_geom_expr)
     # from the collection alone, with no request to ask.
     _output_crs: Crs = PrivateAttr(default=CRS84)
@@ -213,7 +213,7 @@ class ServedCollection(PgCollection):
         # An item read by its key parameter (PageRequest.key) needs no `ids` condition.
         where = self.cql_where(**{**filters, "ids": None} if page.key is not None else filters)
         page = replace(page, where=_and(where, page.cursor))
-        sql, params = self.item_statement(page) or page_sql(self, page)
+        sql, params = self.shaped_statement(page) or page_sql(self, page)
         result = await read_page(conn, sql, params)
         if counter is None:
             return result
@@ -221,29 +221,28 @@ class ServedCollection(PgCollection):
         matched = await counter.matched(self, conn, where, functions, result.snapshot)
         return replace(result, matched=matched)
 
-    def item_statement(self, page: PageRequest) -> tuple[str, list[Any]] | None:
-        """page_sql for one item read by its key, built once per collection and shape: it is
-        most of the Python an item costs. None for any other page."""
-        if page.key is None or page.where is not None or page.function_parameters:
-            return None
-        if page.feature_links is not None:
+    def shaped_statement(self, page: PageRequest) -> tuple[str, list[Any]] | None:
+        """page_sql for a page whose statement holds no value of the request: a page of a plain
+        items request (no filter, no cursor), or an item read by its key. Its text depends on
+        the page's shape only, so it is built once per collection and shape: building it is
+        most of the Python such a request costs. None for any other page."""
+        if page.where is not None or page.function_parameters:
             return None
         properties = None if page.properties is None else tuple(page.properties)
         shape = (
-            properties,
-            page.geom,
-            page.bbox_only,
-            page.simplify,
-            page.sortby,
+            *(page.key is not None, page.feature_links is not None, properties, page.geom),
+            *(page.bbox_only, page.simplify, page.sortby, page.limit, page.offset),
             self._output_crs,
         )
+        params = [] if page.key is None else [page.key]
+        params += page.feature_links or ()
 
         def build() -> str:
-            sql, params = page_sql(self, page)
-            assert params == [page.key], "an item statement's one parameter is its key"
+            sql, built = page_sql(self, page)
+            assert built == params, "a shaped statement's parameters are its key and links"
             return sql
 
-        return remembered(self._item_statements, shape, build, ITEM_STATEMENTS), [page.key]
+        return remembered(self._statements, shape, build, STATEMENTS), params
 
     def _check_arguments(self, simplify: float | None, ids: list[str] | None) -> None:
         """What tipg would turn into a 500 (see _check_simplify, _check_ids): a 400 or 404."""

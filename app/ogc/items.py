@@ -3,9 +3,9 @@
 Each reads its query once (items_query.py) into one value, finds the collection, and answers:
 GeoJSON from PostgreSQL's own text (geojson_items.py), every other format (HTML, CSV, JSON, the
 sequences) by tipg's own endpoint function, called with the same values. tipg's routes are taken
-out of its factory's router and ours put at their places, with their names, so tipg's `url_for`
-and the landing page's links find them; their /api operations keep tipg's responses and take
-their parameters from our tables.
+out of its factory's router; ours are the first of the app's routes, with tipg's names ("items",
+"item"), which links.py resolves through the app's router; their /api operations keep tipg's
+responses and take their parameters from our tables.
 
 Relied upon (tests/test_tipg_hooks.py): tipg's items and item routes are `APIRoute`s named
 "items" and "item" on `OGCFeaturesFactory.router`, and their endpoint functions take the keyword
@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from tipg.resources.enums import MediaType
 
 from app.ogc.catalog import ServedCollection
@@ -161,12 +163,9 @@ def _tipg_route(router: APIRouter, name: str) -> APIRoute:
     return found[0]
 
 
-def _put_in_place(
-    router: APIRouter, tipg: APIRoute, endpoint: Endpoint, parameters: list[Any]
-) -> None:
-    """Our endpoint at tipg's route's place, with its path, name, responses and tags."""
-    index = router.routes.index(tipg)
-    router.add_api_route(
+def _described(tipg: APIRoute, endpoint: Endpoint, parameters: list[Any]) -> APIRoute:
+    """The /api operation of our endpoint: tipg's responses and tags, our parameters."""
+    return APIRoute(
         tipg.path,
         endpoint,
         methods=["GET"],
@@ -177,16 +176,26 @@ def _put_in_place(
         summary=tipg.summary,
         openapi_extra={"parameters": parameters},
     )
-    router.routes[index] = router.routes.pop()
 
 
-def install_items(router: APIRouter, sizes: PageSizes, geojson: GeoJsonAnswers | None) -> None:
-    """Our items and item endpoints in place of tipg's, on tipg's factory router (before the app
-    includes it)."""
+def install_items(
+    app: FastAPI, router: APIRouter, sizes: PageSizes, geojson: GeoJsonAnswers | None
+) -> list[APIRoute]:
+    """Our items and item endpoints in place of tipg's: tipg's routes taken out of its factory
+    `router` (before the app includes it), ours first among the app's routes as plain Starlette
+    routes, so that routing finds them at once and FastAPI solves nothing per request. Returns
+    their /api operations, which openapi.py adds to the document."""
     tipg_items, tipg_item = _tipg_route(router, "items"), _tipg_route(router, "item")
     assert (tipg_items.path, tipg_item.path) == (ITEMS_PATH, ITEM_PATH)
+    router.routes[:] = [r for r in router.routes if r not in (tipg_items, tipg_item)]
     endpoints = ItemsEndpoints(sizes, geojson, tipg_items.endpoint, tipg_item.endpoint)
+    app.router.routes[:0] = [
+        Route(ITEMS_PATH, endpoints.items, methods=["GET"], name="items"),
+        Route(ITEM_PATH, endpoints.item, methods=["GET"], name="item"),
+    ]
     items_parameters = [COLLECTION_ID, *openapi_parameters(ITEMS, sizes)]
     item_parameters = [COLLECTION_ID, ITEM_ID, *openapi_parameters(ITEM, sizes)]
-    _put_in_place(router, tipg_items, endpoints.items, items_parameters)
-    _put_in_place(router, tipg_item, endpoints.item, item_parameters)
+    return [
+        _described(tipg_items, endpoints.items, items_parameters),
+        _described(tipg_item, endpoints.item, item_parameters),
+    ]

@@ -8,8 +8,8 @@ A URL depends only on the route, its path parameters and what starlette builds t
 own `url_for` and reused across requests (items/{id}: 15 % of an in-process request's time went
 to its two links), and an item's link is the item URL with the id put in place of a marker. The
 result is the same string tipg would build: an id that starlette's converter would refuse (empty,
-or holding "/") still goes through tipg's code, to fail the same way. With a router prefix that
-holds path parameters (tipg resolves them from the request) nothing is cached.
+or holding "/") is resolved each time, to fail the same way. Names are resolved through the
+app's router, which also holds the items and item routes that replace tipg's (items.py).
 """
 
 from __future__ import annotations
@@ -59,15 +59,23 @@ class LinkCachingFactory(OGCFeaturesFactory):
     def url_for(self, request: Request, name: str, **path_params: Any) -> str:
         item_id = path_params.get("itemId")
         value = None if item_id is None else str(item_id)
-        if "{" in self.router_prefix or value == "" or (value is not None and "/" in value):
-            return super().url_for(request, name, **path_params)
+        if value == "" or (value is not None and "/" in value):
+            return self._resolved(request, name, **path_params)
         if value is not None:
             path_params["itemId"] = ID_MARKER
         key = (*base_url_inputs(request.scope), name, *sorted(path_params.items()))
-        build = partial(super().url_for, request, name, **path_params)
+        build = partial(self._resolved, request, name, **path_params)
         url = remembered(self._urls, key, build, URL_CACHE_SIZE)
         if value is None:
             return url
         # The id is the route's last parameter: its marker is the last one in the URL.
         head, _, tail = url.rpartition(ID_MARKER)
         return head + value + tail
+
+    @staticmethod
+    def _resolved(request: Request, name: str, **path_params: Any) -> str:
+        """tipg's `url_for` (this factory is included with no prefix), the route found among
+        the app's routes: they hold this factory's routes and the items and item routes that
+        replace two of them (items.py)."""
+        url_path = request.app.router.url_path_for(name, **path_params)
+        return str(url_path.make_absolute_url(base_url=str(request.base_url)))

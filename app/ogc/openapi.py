@@ -8,10 +8,12 @@ parameters come from their tables (items_query.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
 from tipg.openapi import _update_openapi
 
 from app.ogc.collection_paths import collection_items_paths
@@ -121,9 +123,10 @@ def _document_html(document: dict[str, Any]) -> None:
                 content.setdefault("text/html", {"schema": {"type": "string"}})
 
 
-def _build_document(app: FastAPI) -> dict[str, Any]:
+def _build_document(app: FastAPI, described: Sequence[BaseRoute]) -> dict[str, Any]:
+    routes = [*app.routes, *described]
     raw = get_openapi(
-        title=app.title, version=app.version, routes=app.routes, description=app.description
+        title=app.title, version=app.version, routes=routes, description=app.description
     )
     document: dict[str, Any] = to_openapi_30(raw)
     document["openapi"] = OPENAPI_VERSION
@@ -136,14 +139,15 @@ def _build_document(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def install_openapi(app: FastAPI) -> None:
-    """/api, built once per catalog: a reload that changes the collections rebuilds it."""
+def install_openapi(app: FastAPI, described: Sequence[BaseRoute]) -> None:
+    """/api, built once per catalog: a reload that changes the collections rebuilds it. The
+    `described` routes are operations served by plain routes (the items endpoints)."""
     built_for: list[Any] = [None]
 
     def openapi() -> dict[str, Any]:
         catalog = getattr(app.state, "collection_catalog", None)
         if app.openapi_schema is None or built_for[0] is not catalog:
-            app.openapi_schema = _build_document(app)
+            app.openapi_schema = _build_document(app, described)
             built_for[0] = catalog
         document: dict[str, Any] = app.openapi_schema
         return document

@@ -42,7 +42,9 @@ def with_formats(href: str, formats: list[str]) -> list[str]:
         return [f"{href}?f={fmt}" for fmt in formats]
     parts = urlsplit(href)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
-    return [parts._replace(query=urlencode([*query, ("f", fmt)])).geturl() for fmt in formats]
+    # urlencode([*query, ("f", fmt)]) for each format, the common part encoded once.
+    kept = urlencode(query) + "&" if query else ""
+    return [parts._replace(query=f"{kept}{urlencode([('f', fmt)])}").geturl() for fmt in formats]
 
 
 def add_alternates(content: Any) -> Any:
