@@ -143,6 +143,15 @@ class ServedCollection(PgCollection):
     # The CRS its features are read in (in_crs): tipg builds the geometry's SQL (_geom_expr)
     # from the collection alone, with no request to ask.
     _output_crs: Crs = PrivateAttr(default=CRS84)
+    _geometry_columns: list[Column] | None = PrivateAttr(default=None)
+
+    @property
+    def geometry_columns(self) -> list[Column]:
+        """tipg's list, made once: the columns do not change once the catalog is loaded, and
+        tipg asks for it several times per request (get_geometry_column)."""
+        if self._geometry_columns is None:
+            self._geometry_columns = [c for c in self.table_columns if c.is_geometry]
+        return self._geometry_columns
 
     def in_crs(self, crs: Crs) -> ServedCollection:
         """This collection with its features read in `crs`: itself for CRS84, else a shallow
@@ -210,9 +219,10 @@ class ServedCollection(PgCollection):
         self._check_arguments(page.simplify, filters.get("ids"))
         if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
             raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
-        # An item read by its key parameter (PageRequest.key) needs no `ids` condition.
-        where = self.cql_where(**{**filters, "ids": None} if page.key is not None else filters)
-        page = replace(page, where=_and(where, page.cursor))
+        # An item read by its key parameter (PageRequest.key) has no other condition.
+        where = None if page.key is not None else self.cql_where(**filters)
+        if where is not None or page.cursor is not None:
+            page = replace(page, where=_and(where, page.cursor))
         sql, params = self.shaped_statement(page) or page_sql(self, page)
         result = await read_page(conn, sql, params)
         if counter is None:

@@ -5,7 +5,6 @@ the features' bytes. items.py calls these for GeoJSON; every other format is tip
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,15 +101,16 @@ def _paging_links(
 
 
 def _page_request(
-    request: Request, collection: Collection, query: ItemQuery, sortby: str | None
+    request: Request, collection: Collection, query: ItemQuery, **page: Any
 ) -> PageRequest:
+    """The query's selection, and `page`'s other PageRequest fields."""
     return PageRequest(
-        sortby=total_order(collection, sortby),
         properties=query.properties,
         geom=query.geom_column,
         bbox_only=query.bbox_only,
         simplify=query.simplify,
         function_parameters=function_parameters_query(request, collection),
+        **page,
     )
 
 
@@ -146,17 +146,22 @@ class GeoJsonAnswers:
         self, request: Request, collection: Collection, query: ItemsQuery, order: Order | None
     ) -> PageRequest:
         """The page to read: the query's selection, the cursor (keyset.py), the feature links."""
-        page_request = _page_request(request, collection, query, query.sortby)
-        page_request = replace(page_request, limit=query.limit, offset=query.offset or 0)
-        after = query.after
-        if after is not None:
+        cursor = None
+        if query.after is not None:
             if order is None:
                 raise InvalidParameter(f"{CURSOR} needs the page ordered by the key alone")
-            page_request = replace(page_request, cursor=cursor_condition(collection, order, after))
-        if self.feature_links:
-            links = self._feature_links(request, collection.id)
-            page_request = replace(page_request, feature_links=links)
-        return page_request
+            cursor = cursor_condition(collection, order, query.after)
+        links = self._feature_links(request, collection.id) if self.feature_links else None
+        return _page_request(
+            request,
+            collection,
+            query,
+            sortby=total_order(collection, query.sortby),
+            limit=query.limit,
+            offset=query.offset or 0,
+            cursor=cursor,
+            feature_links=links,
+        )
 
     async def items(
         self, request: Request, collection: ServedCollection, query: ItemsQuery
@@ -202,10 +207,9 @@ class GeoJsonAnswers:
     ) -> Response:
         if (not_modified := await self.etags.unchanged(request)) is not None:
             return not_modified
-        page_request = replace(_page_request(request, collection, query, None), limit=1)
+        key = key_parameter(collection, item_id)
+        page_request = _page_request(request, collection, query, limit=1, key=key)
         filters = {"ids": [item_id], "geom": query.geom_column}
-        if (key := key_parameter(collection, item_id)) is not None:
-            page_request = replace(page_request, key=key)
         async with request.app.state.pool.acquire() as conn:
             page = await collection.geojson_page(conn, page_request, filters, None)
         if not page.returned:

@@ -25,7 +25,6 @@ from starlette.routing import Route
 from tipg.resources.enums import MediaType
 
 from app.ogc.catalog import ServedCollection
-from app.ogc.crs import offered_crs
 from app.ogc.geojson_items import GeoJsonAnswers
 from app.ogc.items_query import (
     ITEM,
@@ -102,10 +101,10 @@ def with_applied_limit(request: Request, limit: int) -> Request:
     return Request({**request.scope, "query_string": b"&".join(parts)}, request.receive)
 
 
-def _with_content_crs(response: Response, collection: Any, query: ItemQuery) -> Response:
+def _with_content_crs(response: Response, query: ItemQuery) -> Response:
     """/req/crs/ogc-crs-header: the CRS the geometries of a successful answer are in."""
-    if response.status_code < 300 and offered_crs(collection):
-        response.headers["Content-Crs"] = f"<{query.crs.uri}>"
+    if response.status_code < 300 and query.content_crs is not None:
+        response.headers["Content-Crs"] = f"<{query.content_crs.uri}>"
     return response
 
 
@@ -135,7 +134,7 @@ class ItemsEndpoints:
             response = await self.geojson.items(request, in_crs, query)
         else:
             response = await self.tipg_items(**tipg_items_arguments(request, in_crs, query))
-        return _with_content_crs(response, collection, query)
+        return _with_content_crs(response, query)
 
     async def item(self, request: Request) -> Response:
         collection = find_collection(request, request.path_params["collectionId"])
@@ -149,7 +148,7 @@ class ItemsEndpoints:
         else:
             arguments = tipg_item_arguments(request, in_crs, item_id, query)
             response = await self.tipg_item(**arguments)
-        return _with_content_crs(response, collection, query)
+        return _with_content_crs(response, query)
 
 
 def _in_crs(collection: Any, query: ItemQuery) -> Any:

@@ -52,6 +52,7 @@ class Given:
     collection: Collection
     accept: str | None
     sizes: PageSizes
+    offered: list[Crs]  # the CRSs the collection's features can be read in (crs.offered_crs)
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -92,6 +93,7 @@ class ItemQuery:
     simplify: float | None
     output: MediaType
     crs: Crs
+    content_crs: Crs | None  # `crs`, for a collection with geometries; else None (no header)
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def _offered(name: str, given: Given) -> Crs:
     """The collection's CRS named by parameter `name` (CRS84 when absent), else a 400 listing
     the ones it offers."""
     value = given.get(name)
-    offered = offered_crs(given.collection)
+    offered = given.offered
     chosen = CRS84 if value is None else choose_crs(value, offered)
     if chosen is None:
         listed = ", ".join(c.uri for c in offered) or "none: it has no geometry"
@@ -342,6 +344,7 @@ def _items() -> list[Parameter]:
 
 
 ITEMS = tuple(_items())
+ITEMS_NAMES, ITEM_NAMES = (frozenset(p.name for p in table) for table in (ITEMS, ITEM))
 
 
 def openapi_parameters(table: tuple[Parameter, ...], sizes: PageSizes) -> list[dict[str, Any]]:
@@ -365,9 +368,11 @@ def _single_values(query_string: bytes) -> dict[str, str]:
     return dict(pairs)
 
 
-def _refuse_unknown(values: Mapping[str, str], declared: list[str], filters: set[str]) -> None:
+def _refuse_unknown(values: Mapping[str, str], declared: frozenset[str], filters: set[str]) -> None:
     """/req/core/query-param-unknown: tipg ignores a name it does not know, so a misspelt filter
     would return everything."""
+    if values.keys() <= declared:
+        return
     unknown = sorted(name for name in values if name not in declared and name not in filters)
     if unknown:
         named = ", ".join(f"'{echo(name)}'" for name in unknown[:MAX_NAMED])
@@ -383,8 +388,10 @@ def _refuse_unknown(values: Mapping[str, str], declared: list[str], filters: set
         )
 
 
-def _read(table: tuple[Parameter, ...], given: Given, filters: set[str]) -> dict[str, Any]:
-    _refuse_unknown(given.values, [p.name for p in table], filters)
+def _read(
+    table: tuple[Parameter, ...], names: frozenset[str], given: Given, filters: set[str]
+) -> dict[str, Any]:
+    _refuse_unknown(given.values, names, filters)
     return {p.field: p.read(given) for p in table if p.field is not None}
 
 
@@ -393,16 +400,17 @@ def read_items_query(
 ) -> ItemsQuery:
     """An items request's query as one value, or the 400 for its first mistake."""
     values = _single_values(query_string)
-    given = Given(values, collection, accept, sizes)
-    declared = {p.name for p in ITEMS}
-    filters = filterable_properties(collection) - declared
-    fields = _read(ITEMS, given, filters)
+    given = Given(values, collection, accept, sizes, offered_crs(collection))
+    filters = filterable_properties(collection) - ITEMS_NAMES if values else set()
+    fields = _read(ITEMS, ITEMS_NAMES, given, filters)
     property_filters = [(name, value) for name, value in values.items() if name in filters]
-    return ItemsQuery(**fields, property_filters=property_filters)
+    content_crs = fields["crs"] if given.offered else None
+    return ItemsQuery(**fields, content_crs=content_crs, property_filters=property_filters)
 
 
 def read_item_query(
     query_string: bytes, accept: str | None, collection: Collection, sizes: PageSizes
 ) -> ItemQuery:
-    given = Given(_single_values(query_string), collection, accept, sizes)
-    return ItemQuery(**_read(ITEM, given, set()))
+    given = Given(_single_values(query_string), collection, accept, sizes, offered_crs(collection))
+    fields = _read(ITEM, ITEM_NAMES, given, set())
+    return ItemQuery(**fields, content_crs=fields["crs"] if given.offered else None)
