@@ -8,6 +8,10 @@ machine it competes for CPU with the server, as a sidecar collector would.
 
     make bench-overhead                     # ROUNDS=5 SECONDS=10 CONNECTIONS=8 PATH_QUERY=...
     VARIANTS=traced,sampled10,unsampled,nologs,nometrics,noexport,disabled make bench-overhead
+    KIND=filter VARIANTS=disabled,sampled10 make bench-overhead   # a make bench kind, its data
+
+With KIND, the requests are that kind's of `make bench` (bench/workload.py: random boxes, days,
+filters), against make bench's database (loaded once); else PATH_QUERY against the sample data.
 
 VARIANTS picks the servers (default `traced,disabled`); the extra ones are traced with one signal
 switched off, to say where the cost of tracing lies.
@@ -20,6 +24,8 @@ import statistics
 from contextlib import ExitStack
 
 from bench import wrk
+from bench.data import bench_database, sizes_from_env
+from bench.workload import TIPG, paths
 from harness.otlp_receiver import OtlpReceiver
 from harness.server_process import running_server
 
@@ -59,12 +65,26 @@ def variant_env(name: str, endpoint: str) -> dict[str, str]:
     return traced | switched_off[name]
 
 
-def rate(base: str) -> float:
-    return wrk.rate(base, PATH_QUERY, SECONDS, CONNECTIONS)
+KIND = os.environ.get("KIND")
+
+
+def _requests() -> tuple[str, list[str]]:
+    """The database and the paths the servers are loaded with."""
+    if KIND is None:
+        return os.environ["DATABASE_URL"], [PATH_QUERY]
+    sizes = sizes_from_env()
+    return bench_database(os.environ["DATABASE_URL"], sizes), paths(KIND, TIPG, sizes)
+
+
+def rate(base: str, requests: list[str]) -> float:
+    result = wrk.run(base, requests, SECONDS, CONNECTIONS)
+    if result.errors:
+        raise SystemExit(f"wrk saw {result.errors} errors against {base}{requests[0]}")
+    return result.requests_per_second
 
 
 def main() -> None:
-    database_url = os.environ["DATABASE_URL"]
+    database_url, requests = _requests()
     sink = OtlpReceiver(discard=True)
     sink.start()
     cases = {name: variant_env(name, sink.endpoint) for name in VARIANTS}
@@ -74,18 +94,20 @@ def main() -> None:
             for name, env in cases.items()
         }
         for server in servers.values():
-            rate(server.base)  # warm-up: pool connections, PostgreSQL caches
+            rate(server.base, requests)  # warm-up: pool connections, PostgreSQL caches
         results: dict[str, list[float]] = {name: [] for name in servers}
         for round_number in range(1, ROUNDS + 1):
             for name, server in servers.items():
-                results[name].append(rate(server.base))
+                results[name].append(rate(server.base, requests))
             print(
                 f"round {round_number}: "
                 + "  ".join(f"{n} {r[-1]:.1f}" for n, r in results.items())
             )
     sink.stop()
     medians = {name: statistics.median(values) for name, values in results.items()}
-    print(f"\n{PATH_QUERY}, {CONNECTIONS} connections, {SECONDS}s x {ROUNDS} rounds, interleaved")
+    print(
+        f"\n{KIND or PATH_QUERY}, {CONNECTIONS} connections, {SECONDS}s x {ROUNDS} rounds, interleaved"
+    )
     for name, median in medians.items():
         print(f"  {name:9s} median {median:8.1f} req/s  runs {results[name]}")
     if "disabled" in medians:
