@@ -67,3 +67,20 @@ def test_exporter_logs_never_go_back_over_otlp() -> None:
     assert not exclude_telemetry_logs(record("opentelemetry.sdk._shared_internal", "x"))
     assert not exclude_telemetry_logs(record("grpc._channel", "x"))
     assert exclude_telemetry_logs(record("app.access", "x"))
+
+
+def test_each_line_has_its_own_time_to_the_millisecond() -> None:
+    """The formatter formats each second once (a line per request): lines in the same second
+    and in the next keep their own times."""
+    formatter = JsonFormatter()
+    times = []
+    for created in (1_700_000_000.125, 1_700_000_000.875, 1_700_000_001.0625, 1_700_000_000.5):
+        entry = record("app.access", "GET")
+        entry.created, entry.msecs = created, (created - int(created)) * 1000
+        times.append(json.loads(formatter.format(entry))["time"])
+    assert times == [
+        "2023-11-14T22:13:20.125Z",
+        "2023-11-14T22:13:20.875Z",
+        "2023-11-14T22:13:21.062Z",
+        "2023-11-14T22:13:20.500Z",
+    ]
