@@ -105,9 +105,8 @@ def main() -> None:
             )
     sink.stop()
     medians = {name: statistics.median(values) for name, values in results.items()}
-    print(
-        f"\n{KIND or PATH_QUERY}, {CONNECTIONS} connections, {SECONDS}s x {ROUNDS} rounds, interleaved"
-    )
+    load = f"{CONNECTIONS} connections, {SECONDS}s x {ROUNDS} rounds, interleaved"
+    print(f"\n{KIND or PATH_QUERY}, {load}")
     for name, median in medians.items():
         print(f"  {name:9s} median {median:8.1f} req/s  runs {results[name]}")
     if "disabled" in medians:
