@@ -182,3 +182,22 @@ def test_limit_above_maximum_is_clamped_and_says_so(make_app: Callable[..., Any]
     assert "limit=50" in self_link and str(10**12) not in self_link
     next_link = next(link["href"] for link in body["links"] if link["rel"] == "next")
     assert "limit=50" in next_link and "after=50" in next_link  # keyset paging (keyset.py)
+
+
+@pytest.mark.parametrize(
+    "cql", ["id", "acres + 1", "id > 1 AND acres", "NOT fire_name", "CASEI(fire_name)", "7"]
+)
+def test_a_filter_that_is_not_a_condition_is_a_400(client: TestClient, cql: str) -> None:
+    """A filter must be true or false for each feature; PostgreSQL refused `WHERE id` with a
+    type error that became a 500 (found by tests/test_fuzz.py), in every output format."""
+    for output in ("geojson", "json"):
+        params = {"filter": cql, "limit": "1", "f": output}
+        response = client.get("/collections/public.fire_perimeters/items", params=params)
+        assert response.status_code == 400, (cql, output, response.text)
+        assert "filter" in response.json()["description"]
+
+
+@pytest.mark.parametrize("cql", ["true", "id > 1 AND NOT (acres < 5)", "fire_name IS NULL"])
+def test_conditions_are_accepted(client: TestClient, cql: str) -> None:
+    params = {"filter": cql, "limit": "1"}
+    assert client.get("/collections/public.fire_perimeters/items", params=params).status_code == 200

@@ -195,18 +195,24 @@ def test_items_of_a_collection_share_one_prepared_statement(
     assert [args for _, args in pages] == [(1,), (2,), (3,)]
 
 
-def test_item_statements_are_built_once_per_shape_and_never_mixed(
-    apps: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One statement per collection and shape (properties, crs, simplify, ...), built once:
-    shapes and ids interleaved still each get the document tipg writes."""
-    built: list[str] = []
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The collection of each statement catalog.py builds with page_sql, in order."""
+    calls: list[str] = []
 
     def counting_page_sql(collection: Any, page: Any) -> tuple[str, list[Any]]:
-        built.append(collection.id)
+        calls.append(collection.id)
         return geojson_sql.page_sql(collection, page)
 
     monkeypatch.setattr(catalog, "page_sql", counting_page_sql)
+    return calls
+
+
+def test_item_statements_are_built_once_per_shape_and_never_mixed(
+    apps: tuple[TestClient, TestClient], built: list[str]
+) -> None:
+    """One statement per collection and shape (properties, crs, simplify, ...), built once:
+    shapes and ids interleaved still each get the document tipg writes."""
     sql_built, tipg_built = apps
     for step in range(4):  # each shape with its id, then its id + 1, twice over
         for path, query in ITEM_CASES:
@@ -229,17 +235,10 @@ PAGE_CASES: list[dict[str, Any]] = [
 
 
 def test_plain_pages_are_built_once_per_shape_and_never_mixed(
-    apps: tuple[TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+    apps: tuple[TestClient, TestClient], built: list[str]
 ) -> None:
     """A page with no filter has one statement per collection and shape, built once; its
     feature links (URLs with the request's host) are parameters, never part of the text."""
-    built: list[str] = []
-
-    def counting_page_sql(collection: Any, page: Any) -> tuple[str, list[Any]]:
-        built.append(collection.id)
-        return geojson_sql.page_sql(collection, page)
-
-    monkeypatch.setattr(catalog, "page_sql", counting_page_sql)
     sql_built, tipg_built = apps
     for host in ("one.example", "two.example", "one.example"):
         for collection in sorted(SAMPLE_COLLECTIONS):

@@ -5,9 +5,11 @@ values reach the answer (page size, format, output CRS) as values of the request
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.ogc.items_query import ITEM, ITEMS
@@ -122,3 +124,20 @@ def test_an_item_in_another_crs(client: TestClient) -> None:
     coordinates = (projected.json(), default.json())
     assert abs(first_coordinate(coordinates[0]["geometry"]["coordinates"])) > 180
     assert abs(first_coordinate(coordinates[1]["geometry"]["coordinates"])) <= 180
+
+
+def test_items_requests_are_named_by_their_route(make_app: Callable[..., FastAPI]) -> None:
+    """Telemetry names a request by scope["route"].path (spans, metrics, access lines)."""
+    app, routes = make_app(), []
+
+    async def capture(scope: Any, receive: Any, send: Any) -> None:
+        await inner(scope, receive, send)
+        if scope["type"] == "http":
+            routes.append(getattr(scope.get("route"), "path", None))
+
+    inner = app.build_middleware_stack()
+    app.middleware_stack = capture  # type: ignore[assignment]
+    with TestClient(app) as client:
+        for url in (ITEMS_URL, f"{ITEMS_URL}/1", f"{ITEMS_URL}?f=json", f"{ITEMS_URL}?limit=0"):
+            client.get(url)
+    assert routes == [ITEMS_PATH, ITEM_PATH, ITEMS_PATH, ITEMS_PATH]

@@ -232,7 +232,7 @@ def test_doubled_slashes_are_served_as_one(client: TestClient, path: str) -> Non
 
 
 def test_api_has_each_collections_items_path_with_its_property_filters(client: TestClient) -> None:
-    """What a generic client may send to each collection's items, and no more (query_check.py
+    """What a generic client may send to each collection's items, and no more (items_query.py
     refuses anything else)."""
     paths = client.get("/api").json()["paths"]
     for collection in client.get("/collections").json()["collections"]:

@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute, APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from tipg.resources.enums import MediaType
 
 from app.ogc.catalog import ServedCollection
@@ -155,6 +156,15 @@ def _in_crs(collection: Any, query: ItemQuery) -> Any:
     return collection.in_crs(query.crs) if isinstance(collection, ServedCollection) else collection
 
 
+class NamedRoute(Route):
+    """A Starlette route that leaves itself in the scope, as FastAPI's routes do: telemetry names
+    the request by `scope["route"].path` (FastAPI's router does not set it for plain routes)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await super().handle(scope, receive, send)
+
+
 def _tipg_route(router: APIRouter, name: str) -> APIRoute:
     found = [r for r in router.routes if isinstance(r, APIRoute) and r.name == name]
     if len(found) != 1:
@@ -189,8 +199,8 @@ def install_items(
     router.routes[:] = [r for r in router.routes if r not in (tipg_items, tipg_item)]
     endpoints = ItemsEndpoints(sizes, geojson, tipg_items.endpoint, tipg_item.endpoint)
     app.router.routes[:0] = [
-        Route(ITEMS_PATH, endpoints.items, methods=["GET"], name="items"),
-        Route(ITEM_PATH, endpoints.item, methods=["GET"], name="item"),
+        NamedRoute(ITEMS_PATH, endpoints.items, methods=["GET"], name="items"),
+        NamedRoute(ITEM_PATH, endpoints.item, methods=["GET"], name="item"),
     ]
     items_parameters = [COLLECTION_ID, *openapi_parameters(ITEMS, sizes)]
     item_parameters = [COLLECTION_ID, ITEM_ID, *openapi_parameters(ITEM, sizes)]

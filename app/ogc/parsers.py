@@ -165,12 +165,35 @@ def _parse_cql2(text: str, lang: str | None) -> Expr:
         raise InvalidParameter(message) from None
 
 
+# The operators whose value is true or false; the rest (arithmetic, casei, accenti) are values.
+VALUE_OPERATORS = frozenset(["casei", "accenti", "+", "-", "*", "/", "%", "div", "^"])
+LOGICAL_OPERATORS = frozenset(["and", "or", "not"])
+
+
+def _is_condition(node: Any) -> bool:
+    """Whether a cql2-json node is true or false for each feature (a predicate, a boolean
+    literal, or and/or/not of conditions): `WHERE id` is a type error in PostgreSQL."""
+    if isinstance(node, bool):
+        return True
+    if not isinstance(node, dict) or not isinstance(node.get("op"), str):
+        return False
+    if node["op"] in LOGICAL_OPERATORS:
+        return all(_is_condition(arg) for arg in node.get("args", []))
+    return node["op"] not in VALUE_OPERATORS
+
+
 def parse_filter(collection: Collection, query: str | None, filter_lang: str | None) -> Expr | None:
-    """A CQL2 filter of CQL2's own operators over the collection's properties."""
+    """A CQL2 condition of CQL2's own operators over the collection's properties."""
     if query is None:
         return None
     expr = _parse_cql2(query, filter_lang)
-    properties, operators = _names(expr.to_json())
+    tree = expr.to_json()
+    if not _is_condition(tree):
+        raise InvalidParameter(
+            f"filter must be a condition, true or false for each feature (like id > 5): "
+            f"'{echo(query)}'"
+        )
+    properties, operators = _names(tree)
     if not_cql2 := sorted(operators - CQL2_OPERATORS):
         raise InvalidParameter(
             f"filter uses functions this service does not offer: {echo(', '.join(not_cql2))}; "
