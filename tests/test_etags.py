@@ -138,3 +138,18 @@ def test_an_error_has_no_etag(client: TestClient) -> None:
 def test_weak_comparison() -> None:
     assert matches('W/"a"', 'W/"a"') and matches('"a"', 'W/"a"') and matches("*", 'W/"a"')
     assert matches('W/"b", W/"a"', 'W/"a"') and not matches('W/"b"', 'W/"a"')
+
+
+@pytest.mark.parametrize("path", [f"{ITEMS}?limit=3", f"{ITEMS}/2"])
+def test_data_etags_differ_by_base_url_and_agree_for_the_same_one(
+    client: TestClient, sql: Callable[..., Any], path: str
+) -> None:
+    """The links of a page hold its base URL (scheme, host, root path): one ETag per base URL."""
+    bases = ["http://a.example", "http://b.example", "https://a.example", "http://a.example"]
+
+    def exchange() -> list[str]:
+        return [client.get(f"{base}{path}").headers["etag"] for base in bases]
+
+    first_a, b, secure_a, second_a = with_data_unchanged(sql, exchange)
+    assert len({first_a, b, secure_a}) == 3
+    assert first_a == second_a

@@ -23,6 +23,8 @@ import hashlib
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.ogc.links import base_url_inputs
+
 
 def weak_etag(*parts: str | bytes) -> str:
     digest = hashlib.blake2b(digest_size=12)
@@ -53,8 +55,12 @@ class DataETags:
         self.representation = representation  # the settings that shape the documents
 
     def etag(self, request: Request, snapshot: str) -> str:
-        root = request.scope.get("root_path", "")
-        return weak_etag(self.representation, str(request.url), root, snapshot)
+        # What the request's URL is made of (the links hold it), read from the scope: building
+        # `request.url` for it cost more than the hash.
+        scheme, server, host, root = base_url_inputs(request.scope)
+        scope = request.scope
+        url = (scheme or "", str(server), host or b"", root, scope["path"], scope["query_string"])
+        return weak_etag(self.representation, *url, snapshot)
 
     async def unchanged(self, request: Request) -> Response | None:
         """A 304 when the client's If-None-Match holds the page as the data is now."""

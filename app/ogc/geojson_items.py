@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from tipg.collections import Collection
@@ -26,9 +26,10 @@ from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.items_query import CURSOR, ItemQuery, ItemsQuery
 from app.ogc.keyset import Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
-from app.ogc.responses import add_alternates
+from app.ogc.responses import ITEMS_FORMATS, OTHER_FORMATS, add_alternates
 
 GEOJSON = MediaType.geojson.value
+ALTERNATES = [*OTHER_FORMATS[GEOJSON], *ITEMS_FORMATS]  # (f, media type, title) of the others
 TEXT_TYPES = frozenset({"text", "character varying", "varchar"})
 
 
@@ -69,35 +70,49 @@ def _link(rel: str, href: str, media_type: str, title: str) -> dict[str, str]:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
-def _next_query(request: Request, page: GeoJsonPage, offset: int, order: Order | None) -> str:
+Pairs = list[tuple[str, str]]
+
+
+def _with(items_url: str, query: Pairs | dict[str, str]) -> str:
+    pairs = list(query.items()) if isinstance(query, dict) else query
+    return f"{items_url}?{urlencode(pairs)}" if pairs else items_url
+
+
+def _next_query(
+    pairs: Pairs, page: GeoJsonPage, offset: int, order: Order | None
+) -> dict[str, str]:
     """The next page's query: after the last id when ordered by the key (keyset.py), else
     the next offset."""
-    query = dict(request.query_params)
+    query = dict(pairs)
     if order is None:
-        return str(QueryParams({**query, "offset": offset + page.returned}))
+        return {**query, "offset": str(offset + page.returned)}
     query.pop("offset", None)
     last = page.id_range[1] if order == "asc" else page.id_range[0]
-    return str(QueryParams({**query, CURSOR: str(last)}))
+    return {**query, CURSOR: str(last)}
 
 
 def _paging_links(
-    request: Request,
-    items_url: str,
-    page: GeoJsonPage,
-    page_at: tuple[int, int],
-    order: Order | None,
+    pairs: Pairs, items_url: str, page: GeoJsonPage, page_at: tuple[int, int], order: Order | None
 ) -> list[dict[str, str]]:
     """next while a feature follows the page; prev for a page reached by offset."""
     limit, offset = page_at
     links = []
     if page.more:
-        href = f"{items_url}?{_next_query(request, page, offset, order)}"
+        href = _with(items_url, _next_query(pairs, page, offset, order))
         links.append(_link("next", href, GEOJSON, "Next page"))
     if offset:
-        before = {k: v for k, v in request.query_params.items() if k != "offset"}
+        before = {k: v for k, v in pairs if k != "offset"}
         before["offset"] = str(max(offset - limit, 0))
-        links.append(_link("prev", f"{items_url}?{QueryParams(before)}", GEOJSON, "Previous page"))
+        links.append(_link("prev", _with(items_url, before), GEOJSON, "Previous page"))
     return links
+
+
+def _alternate_links(pairs: Pairs, items_url: str) -> list[dict[str, str]]:
+    """The page in its other formats (responses.add_alternates' links, the query encoded once
+    for all of them instead of parsed back from the self link)."""
+    kept = urlencode([(k, v) for k, v in pairs if k != "f"])
+    head = f"{items_url}?{kept}&" if kept else f"{items_url}?"
+    return [_link("alternate", f"{head}f={fmt}", kind, title) for fmt, kind, title in ALTERNATES]
 
 
 def _page_request(
@@ -173,18 +188,19 @@ class GeoJsonAnswers:
         async with request.app.state.pool.acquire() as conn:
             page = await collection.geojson_page(conn, page_request, _filters(query), self.counter)
         items_url = self.factory.url_for(request, "items", collectionId=collection.id)
-        envelope = self._envelope(request, collection, page, items_url)
+        pairs = request.query_params.multi_items()
+        envelope = self._envelope(request, collection, page, _with(items_url, pairs))
         page_at = (query.limit, query.offset or 0)
-        envelope["links"] += _paging_links(request, items_url, page, page_at, order)
-        response = _geojson_response(add_alternates(envelope), page.features)
+        envelope["links"] += _paging_links(pairs, items_url, page, page_at, order)
+        envelope["links"] += _alternate_links(pairs, items_url)
+        response = _geojson_response(envelope, page.features)
         response.headers["ETag"] = self.etags.etag(request, page.snapshot)
         return response
 
     def _envelope(
-        self, request: Request, collection: Collection, page: GeoJsonPage, items_url: str
+        self, request: Request, collection: Collection, page: GeoJsonPage, self_href: str
     ) -> dict[str, Any]:
         """The FeatureCollection around the page's features: counts, collection and self links."""
-        query = f"?{request.query_params}" if request.query_params else ""
         envelope: dict[str, Any] = {
             "type": "FeatureCollection",
             "id": collection.id,
@@ -195,7 +211,7 @@ class GeoJsonAnswers:
             "timeStamp": _time_stamp(),
             "links": [
                 self._collection_link(request, collection.id, "Collection"),
-                _link("self", items_url + query, GEOJSON, "Items"),
+                _link("self", self_href, GEOJSON, "Items"),
             ],
         }
         if page.matched is None:
