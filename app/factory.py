@@ -28,8 +28,8 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def _add_middleware(app: FastAPI, settings: Settings, telemetry: Telemetry) -> None:
-    """Added inner-most first (app/ogc's page-size middleware is already inside them all): the
-    proxy headers are applied before anything reads the URL.
+    """Added inner-most first (app/ogc's slash-collapsing middleware is already inside them
+    all): the proxy headers are applied before anything reads the URL.
 
     ObserveMiddleware sits outside compression (it counts the bytes sent) and inside the
     proxy headers (it logs the client address they name)."""

@@ -58,7 +58,7 @@ def _empty_geometries_as_null(items: ItemList) -> None:
             feature["geometry"] = None
 
 
-def _check_simplify(tolerance: float | None) -> None:
+def check_simplify(tolerance: float | None) -> None:
     # tipg takes `simplify` straight into ST_SimplifyPreserveTopology, which fails on a
     # negative or non-finite tolerance (a 500 before this check).
     if tolerance is not None and not (math.isfinite(tolerance) and tolerance >= 0):
@@ -255,8 +255,8 @@ class ServedCollection(PgCollection):
         return remembered(self._statements, shape, build, STATEMENTS), params
 
     def _check_arguments(self, simplify: float | None, ids: list[str] | None) -> None:
-        """What tipg would turn into a 500 (see _check_simplify, _check_ids): a 400 or 404."""
-        _check_simplify(simplify)
+        """What tipg would turn into a 500 (see check_simplify, _check_ids): a 400 or 404."""
+        check_simplify(simplify)
         _check_ids(ids, self.id_column.type if self.id_column else None)
 
     async def get_tile(self, conn: asyncpg.Connection, **kwargs: Any) -> bytes:

@@ -26,7 +26,7 @@ from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.items_query import CURSOR, ItemQuery, ItemsQuery
 from app.ogc.keyset import Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
-from app.ogc.responses import ITEMS_FORMATS, OTHER_FORMATS, add_alternates
+from app.ogc.responses import ITEMS_FORMATS, OTHER_FORMATS, add_alternates, format_queries
 
 GEOJSON = MediaType.geojson.value
 ALTERNATES = [*OTHER_FORMATS[GEOJSON], *ITEMS_FORMATS]  # (f, media type, title) of the others
@@ -108,11 +108,13 @@ def _paging_links(
 
 
 def _alternate_links(pairs: Pairs, items_url: str) -> list[dict[str, str]]:
-    """The page in its other formats (responses.add_alternates' links, the query encoded once
-    for all of them instead of parsed back from the self link)."""
-    kept = urlencode([(k, v) for k, v in pairs if k != "f"])
-    head = f"{items_url}?{kept}&" if kept else f"{items_url}?"
-    return [_link("alternate", f"{head}f={fmt}", kind, title) for fmt, kind, title in ALTERNATES]
+    """The page in its other formats: responses.add_alternates' links, from the query's pairs
+    instead of parsed back from the self link."""
+    queries = format_queries(pairs, [fmt for fmt, _, _ in ALTERNATES])
+    return [
+        _link("alternate", f"{items_url}?{query}", kind, title)
+        for query, (_, kind, title) in zip(queries, ALTERNATES, strict=True)
+    ]
 
 
 def _page_request(

@@ -25,6 +25,7 @@ from tipg.dependencies import ItemsResponseType, accept_media_type
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
+from app.ogc.catalog import check_simplify
 from app.ogc.collection_paths import filterable_properties
 from app.ogc.crs import CRS84, Crs, choose_crs, offered_crs
 from app.ogc.errors import echo
@@ -152,9 +153,10 @@ def _simplify(given: Given) -> float | None:
     try:
         tolerance = float(text)
     except ValueError:
-        tolerance = -1.0
-    if not (0 <= tolerance < float("inf")):  # NaN fails too
-        raise InvalidParameter(f"simplify must be a finite number >= 0, not '{echo(text)}'")
+        raise InvalidParameter(
+            f"simplify must be a finite number >= 0, not '{echo(text)}'"
+        ) from None
+    check_simplify(tolerance)
     return tolerance
 
 
@@ -195,15 +197,19 @@ def _filter_lang(given: Given) -> str | None:
 
 def _after(given: Given) -> str | None:
     after = given.get(CURSOR)
-    if after is None:
-        return None
-    if not after:
+    if after == "":
         raise InvalidParameter(f"{CURSOR} must be an id of this collection, not empty")
-    if _output(given) is not MediaType.geojson:
-        raise InvalidParameter(f"{CURSOR} pages GeoJSON items only; other formats page by offset")
-    if _offset(given):
-        raise InvalidParameter(f"{CURSOR} and offset cannot be combined: a page starts at one")
     return after
+
+
+def _check_cursor(fields: dict[str, Any]) -> None:
+    """What `after` cannot be combined with (the fields as read)."""
+    if fields["after"] is None:
+        return
+    if fields["output"] is not MediaType.geojson:
+        raise InvalidParameter(f"{CURSOR} pages GeoJSON items only; other formats page by offset")
+    if fields["offset"]:
+        raise InvalidParameter(f"{CURSOR} and offset cannot be combined: a page starts at one")
 
 
 def _text(name: str) -> Callable[[Given], str | None]:
@@ -403,6 +409,7 @@ def read_items_query(
     given = Given(values, collection, accept, sizes, offered_crs(collection))
     filters = filterable_properties(collection) - ITEMS_NAMES if values else set()
     fields = _read(ITEMS, ITEMS_NAMES, given, filters)
+    _check_cursor(fields)
     property_filters = [(name, value) for name, value in values.items() if name in filters]
     content_crs = fields["crs"] if given.offered else None
     return ItemsQuery(**fields, content_crs=content_crs, property_filters=property_filters)

@@ -41,10 +41,16 @@ def with_formats(href: str, formats: list[str]) -> list[str]:
     if "?" not in href and "#" not in href:  # an item's or a collection's URL: nothing to parse
         return [f"{href}?f={fmt}" for fmt in formats]
     parts = urlsplit(href)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
-    # urlencode([*query, ("f", fmt)]) for each format, the common part encoded once.
-    kept = urlencode(query) + "&" if query else ""
-    return [parts._replace(query=f"{kept}{urlencode([('f', fmt)])}").geturl() for fmt in formats]
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    return [parts._replace(query=query).geturl() for query in format_queries(pairs, formats)]
+
+
+def format_queries(pairs: list[tuple[str, str]], formats: list[str]) -> list[str]:
+    """The query `pairs` with `f` set to each of `formats` (the others kept, in order):
+    urlencode([*pairs without f, ("f", fmt)]), the common part encoded once."""
+    kept = urlencode([(k, v) for k, v in pairs if k != "f"])
+    head = f"{kept}&" if kept else ""
+    return [f"{head}{urlencode([('f', fmt)])}" for fmt in formats]
 
 
 def add_alternates(content: Any) -> Any:
