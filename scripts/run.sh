@@ -21,7 +21,10 @@ service_pid=""
 COLLECTOR_STOP_SECONDS=10
 
 stop() {
-    trap - INT TERM EXIT
+    # Ignore, not default: make passes the group's SIGTERM on to this script a moment later, and
+    # a second signal with the default action would end it here, leaving the collector running.
+    trap '' INT TERM
+    trap - EXIT
     if [ -n "$service_pid" ]; then
         kill -TERM "$service_pid" 2>/dev/null || true
         wait "$service_pid" 2>/dev/null || true
