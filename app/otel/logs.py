@@ -43,27 +43,37 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self._second: tuple[int, str] = (-1, "")  # the last whole second, formatted
 
-    def _time(self, created: float, msecs: float) -> str:
+    def _time(self, created: float) -> str:
         # One access line per request: format each second once, not each line.
         second = int(created)
         if second != self._second[0]:
             self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-        return f"{self._second[1]}.{int(msecs):03d}Z"
+        return f"{self._second[1]}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in vars(record).items() if k not in STANDARD_ATTRIBUTES}
+        if record.exc_info:
+            fields["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), fields)
+
+    def line(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> str:
+        """The one shape of a line, for records and for the access line (app/otel/access_log.py,
+        which writes without making a record)."""
         entry: dict[str, Any] = {
-            "time": self._time(record.created, record.msecs),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
+            "time": self._time(created),
+            "level": level,
+            "logger": logger,
+            "message": message,
         }
-        entry.update((k, v) for k, v in vars(record).items() if k not in STANDARD_ATTRIBUTES)
+        entry.update(fields)
         context = trace.get_current_span().get_span_context()
         if context.is_valid and "trace_id" not in entry:
             entry["trace_id"] = format_trace_id(context.trace_id)
             entry["span_id"] = f"{context.span_id:016x}"
-        if record.exc_info:
-            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        if "exception" in entry:  # last, after the ids: the longest field
+            entry["exception"] = entry.pop("exception")
         try:
             return orjson.dumps(entry, default=str).decode()
         except orjson.JSONEncodeError:  # a lone surrogate from an undecodable request path

@@ -9,7 +9,6 @@ raw path, id or query string.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -20,10 +19,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import unexpected_error
+from app.otel.access_log import AccessLog
 from app.otel.server_span import finish_server_span, start_server_span
 from app.otel.xray import HEADER, current_trace_header
-
-access_log = logging.getLogger("app.access")
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 # The OpenTelemetry semantic conventions' advice for http.server.request.duration, in seconds.
@@ -79,6 +77,7 @@ class ObserveMiddleware:
         self.app = app
         self.metrics = request_metrics
         self.traced = request_metrics is not None
+        self.access_log = AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +98,7 @@ class ObserveMiddleware:
             if span is not None:
                 span.set_attribute("http.response.body.size", response.bytes)
                 finish_server_span(span, method, route, response.status)
-            _log_access(scope, route, response, seconds)
+            self._log_access(scope, route, response, seconds)
             if token is not None:
                 context.detach(token)
 
@@ -131,6 +130,25 @@ class ObserveMiddleware:
             if self.metrics:
                 self.metrics.in_flight[in_flight] -= 1
 
+    def _log_access(
+        self, scope: Scope, route: str | None, response: _Response, seconds: float
+    ) -> None:
+        client = scope.get("client")
+        self.access_log.write(
+            scope["method"],
+            scope["path"],
+            response.status,
+            {
+                "http.request.method": scope["method"],
+                "http.route": route,
+                "url.path": scope["path"],
+                "http.response.status_code": response.status,
+                "duration_ms": round(seconds * 1000, 2),
+                "http.response.body.size": response.bytes,
+                "client.address": client[0] if client else None,
+            },
+        )
+
     def _record(
         self, method: str, scheme: str, route: str | None, status: int, seconds: float
     ) -> None:
@@ -149,22 +167,3 @@ def _add_trace_header(message: Message) -> None:
     header = current_trace_header()
     if header is not None:
         MutableHeaders(scope=message)[HEADER] = header
-
-
-def _log_access(scope: Scope, route: str | None, response: _Response, seconds: float) -> None:
-    client = scope.get("client")
-    access_log.info(
-        "%s %s %d",
-        scope["method"],
-        scope["path"],
-        response.status,
-        extra={
-            "http.request.method": scope["method"],
-            "http.route": route,
-            "url.path": scope["path"],
-            "http.response.status_code": response.status,
-            "duration_ms": round(seconds * 1000, 2),
-            "http.response.body.size": response.bytes,
-            "client.address": client[0] if client else None,
-        },
-    )
