@@ -12,7 +12,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.ogc.items_query import ITEM, ITEMS
+from app.errors import InvalidParameter
+from app.ogc.items_query import (
+    ITEM,
+    ITEMS,
+    ItemQuery,
+    PageSizes,
+    read_item_query,
+    read_items_query,
+    read_remembered,
+)
 from app.ogc.paths import ITEM_PATH, ITEMS_PATH
 
 ITEMS_URL = "/collections/public.fire_perimeters/items"
@@ -141,3 +150,22 @@ def test_items_requests_are_named_by_their_route(make_app: Callable[..., FastAPI
         for url in (ITEMS_URL, f"{ITEMS_URL}/1", f"{ITEMS_URL}?f=json", f"{ITEMS_URL}?limit=0"):
             client.get(url)
     assert routes == [ITEMS_PATH, ITEM_PATH, ITEMS_PATH, ITEMS_PATH]
+
+
+def test_a_query_is_read_once_per_collection_and_a_refusal_never_kept(client: TestClient) -> None:
+    app: Any = client.app
+    collection = app.state.collection_catalog["collections"]["public.fire_perimeters"]
+    sizes = PageSizes(default=10, maximum=100)
+    first = read_remembered(read_items_query, b"limit=5", None, collection, sizes)
+    assert read_remembered(read_items_query, b"limit=5", None, collection, sizes) is first
+    assert first.limit == 5
+    as_html = read_remembered(read_items_query, b"limit=5", "text/html", collection, sizes)
+    assert as_html.output != first.output, "the Accept header is part of what is read"
+    item = read_remembered(read_item_query, b"", None, collection, sizes)
+    assert type(item) is ItemQuery, "each route's reading is its own"
+    assert read_remembered(read_items_query, b"", None, collection, sizes) is not item
+    kept = len(collection.queries)
+    for _ in range(2):
+        with pytest.raises(InvalidParameter):
+            read_remembered(read_items_query, b"limit=0", None, collection, sizes)
+    assert len(collection.queries) == kept

@@ -144,6 +144,12 @@ class ServedCollection(PgCollection):
     # from the collection alone, with no request to ask.
     _output_crs: Crs = PrivateAttr(default=CRS84)
     _geometry_columns: list[Column] | None = PrivateAttr(default=None)
+    # Items and item queries read before (items_query.read_remembered), by their text.
+    _queries: dict[Hashable, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def queries(self) -> dict[Hashable, Any]:
+        return self._queries
 
     @property
     def geometry_columns(self) -> list[Column]:

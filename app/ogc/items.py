@@ -36,6 +36,7 @@ from app.ogc.items_query import (
     openapi_parameters,
     read_item_query,
     read_items_query,
+    read_remembered,
 )
 from app.ogc.params import find_collection
 from app.ogc.paths import ITEM_PATH, ITEMS_PATH
@@ -128,7 +129,8 @@ class ItemsEndpoints:
     async def items(self, request: Request) -> Response:
         collection = find_collection(request, request.path_params["collectionId"])
         accept = request.headers.get("accept")
-        query = read_items_query(request.scope["query_string"], accept, collection, self.sizes)
+        query_string = request.scope["query_string"]
+        query = read_remembered(read_items_query, query_string, accept, collection, self.sizes)
         request = with_applied_limit(request, query.limit)
         in_crs = _in_crs(collection, query)
         if self.geojson is not None and query.output is MediaType.geojson:
@@ -141,7 +143,8 @@ class ItemsEndpoints:
         collection = find_collection(request, request.path_params["collectionId"])
         item_id = request.path_params["itemId"]
         accept = request.headers.get("accept")
-        query = read_item_query(request.scope["query_string"], accept, collection, self.sizes)
+        query_string = request.scope["query_string"]
+        query = read_remembered(read_item_query, query_string, accept, collection, self.sizes)
         in_crs = _in_crs(collection, query)
         keyed = collection.id_column is not None  # else tipg's own 404 (NoPrimaryKey)
         if self.geojson is not None and query.output is MediaType.geojson and keyed:

@@ -14,7 +14,7 @@ Besides the table, an items query may filter by `property=value` (tipg's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,8 @@ from tipg.dependencies import ItemsResponseType, accept_media_type
 from tipg.resources.enums import MediaType
 
 from app.errors import InvalidParameter
-from app.ogc.catalog import check_simplify
+from app.memo import remembered
+from app.ogc.catalog import ServedCollection, check_simplify
 from app.ogc.collection_paths import filterable_properties
 from app.ogc.crs import CRS84, Crs, choose_crs, offered_crs
 from app.ogc.errors import echo
@@ -37,6 +38,7 @@ MEDIA_TYPES = [MediaType[name] for name in FORMATS]
 FILTER_LANGS = ("cql2-text", "cql2-json")
 TRUE, FALSE = {"true", "1", "yes", "on", "t", "y"}, {"false", "0", "no", "off", "f", "n"}
 MAX_NAMED = 5  # unknown parameters named in one error message
+QUERIES = 256  # queries remembered per collection (read_remembered)
 
 
 @dataclass(frozen=True)
@@ -421,3 +423,20 @@ def read_item_query(
     given = Given(_single_values(query_string), collection, accept, sizes, offered_crs(collection))
     fields = _read(ITEM, ITEM_NAMES, given, set())
     return ItemQuery(**fields, content_crs=fields["crs"] if given.offered else None)
+
+
+Reader = Callable[[bytes, str | None, Collection, PageSizes], ItemsQuery | ItemQuery]
+
+
+def read_remembered(
+    read: Reader, query_string: bytes, accept: str | None, collection: Collection, sizes: PageSizes
+) -> Any:
+    """`read`'s value for a query the collection has been asked before: reading is pure (the
+    query text, the Accept header, the collection, the page sizes), its values are frozen, and
+    clients repeat the same few queries, so each is read once per catalog load. A refused
+    query raises each time (nothing is kept for it)."""
+    if not isinstance(collection, ServedCollection):
+        return read(query_string, accept, collection, sizes)
+    key: Hashable = (read, query_string, accept, sizes)
+    compute = lambda: read(query_string, accept, collection, sizes)  # noqa: E731
+    return remembered(collection.queries, key, compute, QUERIES)
