@@ -30,8 +30,11 @@ resource "aws_service_discovery_service" "collector" {
       ttl  = 10
     }
   }
-  # AWS Cloud Map health from ECS (failure_threshold is deprecated in provider v6: always 1).
-  health_check_custom_config {}
+  # No health_check_custom_config: provider v6 never sends an empty block (only a
+  # failure_threshold, which is deprecated and warns), so `{}` created the service without it and
+  # planned its replacement forever (hashicorp/terraform-provider-aws#44285; found by
+  # make deploy-plan's second plan). ECS deregisters the instances of stopped tasks, and the
+  # collector's container health check replaces a failing task.
   tags = var.tags
 }
 
