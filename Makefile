@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the API with a local PostGIS and sample data,
 # `make test` runs lint, type check and the whole test suite. Both install what is missing.
-.PHONY: setup db run test test-fast images compose-test lint format collector bench bench-quick bench-overhead bench-profile bench-ab bench-floor reliability deploy-check
+.PHONY: setup db run test test-fast images compose-test lint format collector bench bench-quick bench-overhead bench-profile bench-ab bench-floor reliability deploy-check deploy-plan
 
 setup:
 	@scripts/setup.sh
@@ -69,3 +69,9 @@ format: setup
 # deploy/terraform's documents rendered and validated offline, and checkov (also part of make test).
 deploy-check: setup
 	@scripts/deploy-check.sh
+
+# deploy/terraform applied for real: OpenTofu and the AWS provider built from Go modules (cached;
+# ~15 minutes the first time), both collector modes against moto on loopback, a second plan that
+# must be empty, and the module's `tofu test` contracts (deploy/README.md). Not part of make test.
+deploy-plan: setup
+	@scripts/deploy-plan.sh
