@@ -25,10 +25,16 @@ Hooks into tipg's public API:
   `accept_media_type` are called as functions (geojson_items.py, items_query.py).
 - Part 2 (CRS by Reference, crs.py): `crs`/`bbox-crs` in the items table; the `crs` lists put
   into collection JSON when it is rendered (metadata.py); `conforms_to` extended (links.py).
+- tipg's JSON documents are finished as they are rendered (documents.py): collections get links
+  to their schemas (Part 5, schemas.py) and tilesets; tipg's tile links, which end in
+  `{z}/{x}/{y}` with type MVT, are rewritten in OGC API - Tiles' form; tipg's `data` links to
+  tiles leave collections; the tiles route is found by its name "collection_tileset_list"
+  (tests/test_tiles_discovery.py follows every step as a client does).
 - `tipg.collections.PgCollection.features(conn, **kwargs)` is overridden (catalog.py), reading
   the keyword names limit, offset, bbox_filter, datetime_filter, cql_filter, simplify and the
   ItemList keys `items`, `matched` (app/otel/collections.py too).
-- `tipg.factory.OGCTilesFactory` is composed as is (tiles.py), its `supported_tms` read for the
+- `tipg.factory.OGCTilesFactory` is subclassed to declare geodata-tilesets (tiles.py), its
+  `supported_tms` read for the
   tile and zoom checks; `PgCollection.get_tile(conn, **kwargs)` is overridden (catalog.py, and
   app/otel/collections.py), reading the keyword names tile, tms, simplify and ids_filter, and
   `cql_where` gets tipg's `tile`/`tms` arguments (tests/test_tiles.py, tests/test_tracing.py).
@@ -72,6 +78,7 @@ from fastapi import FastAPI
 from tipg.collections import Collection
 from tipg.factory import features_settings as tipg_features_settings
 
+from app.ogc import schemas
 from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.errors import TIPG_ERRORS
@@ -120,6 +127,7 @@ def install(
     sizes = PageSizes(settings.api.default_page_size, settings.api.max_page_size)
     described = install_items(app, features.router, sizes, _geojson_answers(settings, features))
     app.include_router(features.router, tags=["OGC API - Features"])
+    app.include_router(schemas.router)  # Part 5: a collection's schema and sortables
     if settings.api.tiles:
         install_tiles(app, features, lookup)
     install_parameter_parsers(app)

@@ -326,9 +326,10 @@ def _items() -> list[Parameter]:
         Parameter(
             "sortby",
             "sortby",
-            lambda given: check_sortby(given.get("sortby")),
+            lambda given: check_sortby(given.get("sortby"), given.collection),
             STRING,
-            "Comma-separated properties, each optionally prefixed + or -.",
+            "Comma-separated sortable properties (the collection's sortables), each optionally "
+            "prefixed + (ascending, the default) or - (descending).",
         ),
         *_shared(),
         Parameter(

@@ -26,6 +26,7 @@ from tipg.factory import EndpointsFactory, OGCFeaturesFactory
 
 from app.memo import remembered
 from app.ogc.crs import CONFORMANCE_CLASS as CRS_CONFORMANCE
+from app.ogc.schemas import CONFORMANCE as SCHEMAS_CONFORMANCE
 
 URL_CACHE_SIZE = 4096  # emptied when full: the Host header is the client's to choose
 ID_MARKER = "\x00wfs3-item-id\x00"
@@ -50,7 +51,7 @@ class LinkCachingFactory(OGCFeaturesFactory):
     def conforms_to(self) -> list[str]:
         # Part 2 (CRS by Reference): items_query.py, items.py, metadata.py.
         others = [uri for factory in self.companions for uri in factory.conforms_to]
-        return [*super().conforms_to, CRS_CONFORMANCE, *others]
+        return [*super().conforms_to, CRS_CONFORMANCE, *SCHEMAS_CONFORMANCE, *others]
 
     def links(self, request: Request) -> list[model.Link]:
         others = [link for factory in self.companions for link in factory.links(request)]

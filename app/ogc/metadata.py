@@ -8,24 +8,22 @@ key is answered from memory: a 304 when its If-None-Match holds the ETag. A relo
 catalog object, which empties the memo. What is not kept passes through as rendered: another
 status, another media type, a body over MAX_KEPT_BYTES (no ETag then).
 
-A collection's JSON (and each one in /collections) gets its `crs` and `storageCrs` here
-(/req/crs/fc-md-crs-list), from the catalog the middleware reads: tipg knows no CRS lists.
+What tipg's documents lack is added to them as they are rendered, once (documents.py): a
+collection's CRS lists and links to its schemas and tilesets, the tileset lists' links.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from tipg.collections import Collection
 
+from app.ogc import documents
 from app.ogc.catalog import mark_collection
-from app.ogc.crs import crs_metadata
 from app.ogc.etags import matches, weak_etag
 from app.ogc.links import base_url_inputs
 from app.ogc.paths import NOT_METADATA
@@ -41,7 +39,6 @@ MAX_KEPT_BYTES = 16 * 1024 * 1024  # a bigger body streams through as it is, wit
 MAX_KEPT_TOTAL = 64 * 1024 * 1024  # the memo is emptied past this: Host is the client's choice
 RESPONSE_MESSAGES = ("http.response.start", "http.response.body")
 ROUTED = ("route", "endpoint", "path_params")
-DESCRIBED_PATHS = re.compile(r"^/+collections(/+[^/]+)?/*$")  # doubled slashes are served too
 
 
 @dataclass(frozen=True)
@@ -59,25 +56,13 @@ class Rendered:
             mark_collection(collection_id)
 
 
-def add_crs_lists(document: Any, collections: Mapping[str, Collection]) -> Any:
-    """A collection's (or each listed collection's) JSON with its `crs` and `storageCrs`."""
-    if not isinstance(document, dict):
-        return document
-    listed = document.get("collections")
-    for body in listed if isinstance(listed, list) else [document]:
-        if isinstance(body, dict) and (collection := collections.get(str(body.get("id")))):
-            body.update(crs_metadata(collection))
-    return document
-
-
 def _finished(scope: Scope, start: Message, body: bytes) -> bytes:
-    """The body as clients get it: collection JSON with its CRS lists."""
+    """The body as clients get it: what documents.py adds to tipg's JSON."""
     content_type = Headers(raw=start["headers"]).get("content-type", "")
-    if not (content_type == "application/json" and DESCRIBED_PATHS.match(scope["path"])):
+    finish = documents.finisher(scope["path"]) if content_type == "application/json" else None
+    if finish is None:
         return body
-    catalog = getattr(scope["app"].state, "collection_catalog", None) or {}
-    collections = catalog.get("collections", {})
-    return orjson.dumps(add_crs_lists(orjson.loads(body), collections))
+    return orjson.dumps(finish(orjson.loads(body), scope))
 
 
 def _keepable(start: Message) -> bool:

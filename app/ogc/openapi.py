@@ -123,6 +123,33 @@ def _document_html(document: dict[str, Any]) -> None:
                 content.setdefault("text/html", {"schema": {"type": "string"}})
 
 
+# tipg's tile path in OGC API - Tiles' names: the same segments (documents.py says why).
+XYZ_TILE_PATH = "/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}"
+OGC_TILE_PATH = (
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}"
+)
+TILE_VARIABLES = {
+    "z": ("tileMatrix", "Identifier of the tile matrix (the zoom level) in the tile matrix set."),
+    "x": ("tileCol", "Column of the tile in the tile matrix, from 0 at the left."),
+    "y": ("tileRow", "Row of the tile in the tile matrix, from 0 at the top."),
+}
+
+
+def _document_tile_variables(document: dict[str, Any]) -> None:
+    """The tile operation's path and parameters named as OGC API - Tiles names them
+    (/req/core/tc-tilematrix-definition, -tilerow-, -tilecol-)."""
+    operations = document["paths"].pop(XYZ_TILE_PATH, None)
+    if operations is None:
+        return
+    for operation in operations.values():
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["name"] in TILE_VARIABLES:
+                name, description = TILE_VARIABLES[parameter["name"]]
+                parameter.update(name=name, description=description)
+                parameter["schema"] = {"type": "integer", "minimum": 0}
+    document["paths"][OGC_TILE_PATH] = operations
+
+
 def _build_document(app: FastAPI, described: Sequence[BaseRoute]) -> dict[str, Any]:
     routes = [*app.routes, *described]
     raw = get_openapi(
@@ -132,6 +159,7 @@ def _build_document(app: FastAPI, described: Sequence[BaseRoute]) -> dict[str, A
     document["openapi"] = OPENAPI_VERSION
     _document_errors(document)
     _document_html(document)
+    _document_tile_variables(document)
     catalog = getattr(app.state, "collection_catalog", None)
     if catalog:
         generic = document["paths"][ITEMS_PATH]["get"]

@@ -99,12 +99,13 @@ async def properties_query(
 
 
 async def sortby_query(
+    collection: CollectionDep,
     sortby: Annotated[
         str | None,
-        Query(description="Comma-separated properties, each optionally prefixed + or -."),
+        Query(description="Comma-separated sortable properties, each optionally prefixed + or -."),
     ] = None,
 ) -> str | None:
-    return check_sortby(sortby)
+    return check_sortby(sortby, collection)
 
 
 PARSERS: Overrides = {

@@ -223,9 +223,35 @@ def parse_properties(collection: Collection, properties: str | None) -> list[str
     return names
 
 
-def check_sortby(sortby: str | None) -> str | None:
+UNSORTABLE_TYPES = ("json", "jsonb", "geometry", "geography")
+MAX_SORTABLES_NAMED = 20  # in one error message; /sortables lists them all
+
+
+def sortable_names(collection: Collection) -> list[str]:
+    """The columns `sortby` may name (and /sortables lists): scalar values that PostgreSQL
+    orders meaningfully; not geometries, JSON or arrays."""
+    return [
+        c.name
+        for c in collection.properties
+        if not c.type.endswith("[]") and c.type not in UNSORTABLE_TYPES
+    ]
+
+
+def check_sortby(sortby: str | None, collection: Collection) -> str | None:
+    """`sortby` when each of its names is sortable; a 400 naming the sortable ones if not."""
+    if sortby is None:
+        return None
     # tipg matches each item with a regular expression whose `.` stops at a line break, and a
     # name holding one made it fail with a 500. Names never hold control characters.
-    if sortby is not None and any(ord(char) < 32 or ord(char) == 127 for char in sortby):
+    if any(ord(char) < 32 or ord(char) == 127 for char in sortby):
         raise InvalidParameter(f"sortby holds a control character: {echo(repr(sortby))}")
+    sortable = sortable_names(collection)
+    named = [term.strip().lstrip("+-").strip() for term in sortby.split(",")]
+    if refused := [name for name in named if name not in sortable]:
+        listed = ", ".join(sortable[:MAX_SORTABLES_NAMED])
+        more = " and more (see its sortables)" if len(sortable) > MAX_SORTABLES_NAMED else ""
+        raise InvalidParameter(
+            f"sortby: {echo(', '.join(refused))} cannot be sorted by; the sortable properties "
+            f"of {echo(collection.id)} are {listed}{more}"
+        )
     return sortby

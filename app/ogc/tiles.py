@@ -30,9 +30,20 @@ from app.ogc.overrides import append_dependency
 TILE_PATH = "/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}"
 TILESET = "/collections/{collectionId}/tiles/{tileMatrixSetId}"
 ZOOM_RANGE_PATHS = (f"{TILESET}/tilejson.json", f"{TILESET}/style.json")
+GEODATA_TILESETS = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets"
 
 
-def _matrix_set(identifier: str) -> TileMatrixSet | None:
+class DiscoverableTilesFactory(OGCTilesFactory):
+    """tipg's tiles factory, also declaring geodata-tilesets: each collection with a geometry
+    links its tileset list (documents.py). Not dataset-tilesets: no tileset of several
+    collections at once is served, so the landing page links none."""
+
+    @property
+    def conforms_to(self) -> list[str]:
+        return [*super().conforms_to, GEODATA_TILESETS]
+
+
+def matrix_set(identifier: str) -> TileMatrixSet | None:
     """tipg's tile matrix set of that id; None for an unknown one, which tipg's route refuses
     itself, naming the ones there are."""
     if identifier not in OGCTilesFactory.supported_tms.list():
@@ -47,7 +58,7 @@ def check_tile_in_matrix(
     y: Annotated[int, Path()],
 ) -> None:
     """404 for a tile its matrix set does not have (tipg would answer one anyway)."""
-    tms = _matrix_set(tileMatrixSetId)
+    tms = matrix_set(tileMatrixSetId)
     if tms is not None and not tms.is_valid(Tile(x, y, z)):
         raise NotFound(
             f"Tile {z}/{x}/{y} is not in tile matrix set {tms.id}: zoom levels "
@@ -62,7 +73,7 @@ def check_zoom_range(
 ) -> None:
     """TileJSON's and the style's zoom range within the matrix set's (tipg copies any integer
     into the document; one past 64 bits failed to encode, a 500)."""
-    tms = _matrix_set(tileMatrixSetId)
+    tms = matrix_set(tileMatrixSetId)
     if tms is None:
         return
     for name, zoom in (("minzoom", minzoom), ("maxzoom", maxzoom)):
@@ -78,7 +89,7 @@ def install_tiles(
     app: FastAPI, features: LinkCachingFactory, lookup: Callable[..., Collection]
 ) -> OGCTilesFactory:
     """tipg's tiles routes on `app`, before the parameter parsers are swapped in."""
-    tiles = OGCTilesFactory(collection_dependency=lookup, with_common=False)
+    tiles = DiscoverableTilesFactory(collection_dependency=lookup, with_common=False)
     app.include_router(tiles.router, tags=["OGC API - Tiles"])
     append_dependency(app, check_tile_in_matrix, TILE_PATH)
     append_dependency(app, check_zoom_range, *ZOOM_RANGE_PATHS)
