@@ -148,18 +148,14 @@ def test_the_metric_check_catches_a_renamed_metric_route_and_dimension(
     assert "db.pool.state" in found
 
 
-def test_the_error_rate_sums_exactly_the_5xx_the_app_answers(documents: dict[str, Any]) -> None:
-    [alarm] = [a for a in documents["alarms"] if a["AlarmName"].endswith("service-error-rate")]
-    summed = {
-        d["Value"]
-        for q in alarm["Metrics"]
-        if "MetricStat" in q
-        for d in q["MetricStat"]["Metric"]["Dimensions"]
-        if d["Name"] == "http.response.status_code"
-    }
+def test_the_availability_slo_sums_exactly_the_5xx_the_app_answers() -> None:
+    """slo.tf's service error ratio (tofu test checks its thresholds and windows)."""
+    text = (render.MODULE / "slo.tf").read_text()
+    [codes] = re.findall(r"for code in \[([^\]]*)\]", text)
+    summed = set(re.findall(r'"(\d{3})"', codes))
     assert summed == metrics.server_error_statuses() == {"500", "503", "504"}
-    expression = next(q["Expression"] for q in alarm["Metrics"] if "Expression" in q)
-    assert "IF(total >=" in expression, "the minimum-traffic guard"
+    ratio = "(FILL(svc_500, 0) + FILL(svc_503, 0) + FILL(svc_504, 0)) / svc_total"
+    assert ratio in text and "IF(svc_total >= " in text, "every 5xx, and the traffic guard"
 
 
 def test_metric_math_only_refers_to_defined_ids(documents: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 """The emulated AWS that `make deploy-plan` applies the module to (deploy/emulated/gaps.py): moto
-behind a server that answers what moto cannot. Called with boto3, whose CloudWatch client speaks
-the same Smithy RPC v2 CBOR protocol as the Terraform provider."""
+behind a server that answers what moto cannot. CloudWatch is called in the Smithy RPC v2 CBOR
+protocol the Terraform provider speaks, serialized and parsed by botocore's own code for that
+protocol (boto3's client itself picks CloudWatch's JSON protocol, which moto serves); the other
+services with boto3."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+import botocore.session
+import httpx2 as httpx
 import pytest
+from botocore import parsers, serialize
 from botocore.exceptions import ClientError
 
 from deploy.emulated import gaps, shared
@@ -36,6 +41,35 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
+SIGNED_FOR_CLOUDWATCH = (
+    "AWS4-HMAC-SHA256 Credential=test/20261204/us-east-1/monitoring/aws4_request, "
+    "SignedHeaders=host, Signature=0"
+)
+
+
+def cbor_call(endpoint: str, operation_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One CloudWatch call as the provider makes it: CBOR to /service/…/operation/<name>."""
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    operation = model.operation_model(operation_name)
+    request = serialize.create_serializer("smithy-rpc-v2-cbor").serialize_to_request(
+        params, operation
+    )
+    # moto tells services apart by the signature's credential scope, which it does not verify.
+    headers = {**request["headers"], "Authorization": SIGNED_FOR_CLOUDWATCH}
+    answer = httpx.post(endpoint + request["url_path"], content=request["body"], headers=headers)
+    parsed: dict[str, Any] = parsers.create_parser("smithy-rpc-v2-cbor").parse(
+        {
+            "status_code": answer.status_code,
+            "headers": dict(answer.headers),
+            "body": answer.content,
+        },
+        operation.output_shape,
+    )
+    if answer.status_code >= 300:
+        raise ClientError(parsed, operation_name)  # type: ignore[arg-type]
+    return parsed
+
+
 def client(service: str, endpoint: str) -> Any:
     return boto3.client(
         service, region_name=shared.REGION, endpoint_url=endpoint, **shared.CREDENTIALS
@@ -43,24 +77,22 @@ def client(service: str, endpoint: str) -> Any:
 
 
 def test_cloudwatch_speaks_the_providers_cbor_protocol(endpoint: str) -> None:
-    cloudwatch = client("cloudwatch", endpoint)
-    assert cloudwatch.meta.service_model.protocol == "smithy-rpc-v2-cbor"
-    cloudwatch.put_metric_alarm(**ALARM, Tags=[{"Key": "team", "Value": "veda"}])
-    [alarm] = cloudwatch.describe_alarms(AlarmNames=["wfs3-p99"])["MetricAlarms"]
+    cbor_call(endpoint, "PutMetricAlarm", {**ALARM, "Tags": [{"Key": "team", "Value": "veda"}]})
+    [alarm] = cbor_call(endpoint, "DescribeAlarms", {"AlarmNames": ["wfs3-p99"]})["MetricAlarms"]
     assert {k: alarm[k] for k in ALARM} == ALARM
     assert isinstance(alarm["AlarmConfigurationUpdatedTimestamp"], datetime)
-    tags = cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+    tags = cbor_call(endpoint, "ListTagsForResource", {"ResourceARN": alarm["AlarmArn"]})["Tags"]
     assert tags == [{"Key": "team", "Value": "veda"}]
-    cloudwatch.delete_alarms(AlarmNames=["wfs3-p99"])
-    assert cloudwatch.describe_alarms(AlarmNames=["wfs3-p99"])["MetricAlarms"] == []
+    cbor_call(endpoint, "DeleteAlarms", {"AlarmNames": ["wfs3-p99"]})
+    assert cbor_call(endpoint, "DescribeAlarms", {"AlarmNames": ["wfs3-p99"]})["MetricAlarms"] == []
 
 
 def test_cloudwatch_errors_keep_their_code(endpoint: str) -> None:
-    cloudwatch = client("cloudwatch", endpoint)
-    cloudwatch.put_dashboard(DashboardName="wfs3", DashboardBody='{"widgets": []}')
-    assert cloudwatch.get_dashboard(DashboardName="wfs3")["DashboardBody"] == '{"widgets": []}'
+    cbor_call(endpoint, "PutDashboard", {"DashboardName": "wfs3", "DashboardBody": "{}"})
+    got = cbor_call(endpoint, "GetDashboard", {"DashboardName": "wfs3"})
+    assert got["DashboardBody"] == "{}"
     with pytest.raises(ClientError) as missing:
-        cloudwatch.get_dashboard(DashboardName="none")
+        cbor_call(endpoint, "GetDashboard", {"DashboardName": "none"})
     assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
@@ -150,3 +182,31 @@ def test_a_group_referencing_rules_description_reads_back(endpoint: str) -> None
     [rule] = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule_id])["SecurityGroupRules"]
     assert rule["Description"] == "HTTP from the load balancer"
     assert rule["ReferencedGroupInfo"]["GroupId"] == alb
+
+
+def test_composite_alarms_are_held_with_their_tags(endpoint: str) -> None:
+    cbor_call(endpoint, "PutMetricAlarm", {**ALARM, "AlarmName": "window"})
+    rule = 'ALARM("window")'
+    put = {"AlarmName": "pair", "AlarmRule": rule, "Tags": [{"Key": "a", "Value": "b"}]}
+    cbor_call(endpoint, "PutCompositeAlarm", put)
+    composites = {"AlarmNames": ["pair"], "AlarmTypes": ["CompositeAlarm"]}
+    [composite] = cbor_call(endpoint, "DescribeAlarms", composites)["CompositeAlarms"]
+    assert composite["AlarmRule"] == rule
+    arn = {"ResourceARN": composite["AlarmArn"]}
+    assert cbor_call(endpoint, "ListTagsForResource", arn)["Tags"] == [{"Key": "a", "Value": "b"}]
+    cbor_call(endpoint, "DeleteAlarms", {"AlarmNames": ["pair", "window"]})
+    assert not cbor_call(endpoint, "DescribeAlarms", composites)["CompositeAlarms"]
+    assert not cbor_call(endpoint, "DescribeAlarms", {"AlarmNames": ["window"]})["MetricAlarms"]
+
+
+def test_logs_query_definitions_are_held(endpoint: str) -> None:
+    logs = client("logs", endpoint)
+    created = logs.put_query_definition(
+        name="wfs3/errors", queryString="fields @message", logGroupNames=["/ecs/wfs3/app"]
+    )["queryDefinitionId"]
+    [found] = logs.describe_query_definitions(queryDefinitionNamePrefix="wfs3/")["queryDefinitions"]
+    assert found["queryDefinitionId"] == created and found["logGroupNames"] == ["/ecs/wfs3/app"]
+    assert logs.delete_query_definition(queryDefinitionId=created)["success"] is True
+    assert not logs.describe_query_definitions(queryDefinitionNamePrefix="wfs3/")[
+        "queryDefinitions"
+    ]

@@ -10,6 +10,9 @@ passes every other request to moto unchanged:
   serializer for that operation, moto's answer parsed by botocore's JSON parser and encoded back
   to CBOR. The alarms are moto's.
 - **X-Ray groups and sampling rules**, which moto does not implement: held here (xray_state.py).
+- **Composite alarms** (PutCompositeAlarm, which moto does not route), with their tags: held
+  here (composite_alarms.py); DescribeAlarms for composites answered from them.
+- **CloudWatch Logs query definitions** (Put/Describe/DeleteQueryDefinition): held here.
 - **Application Auto Scaling tags** (ListTagsForResource, TagResource, UntagResource), which moto
   does not implement: held here; its other calls are moto's.
 - **The description of a security group rule that references another group**, which moto keeps
@@ -40,6 +43,8 @@ import cbor2
 from botocore import parsers, serialize
 
 from deploy.emulated import ec2_rules
+from deploy.emulated.composite_alarms import CompositeAlarms
+from deploy.emulated.query_definitions import QueryDefinitions
 from deploy.emulated.xray_state import XRayError, XRayState
 from harness.polling import eventually
 from harness.server_process import ROOT, free_port
@@ -48,6 +53,8 @@ CBOR_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 AUTOSCALING_TARGET = "AnyScaleFrontendService."
 AUTOSCALING_TAG_OPERATIONS = {"ListTagsForResource", "TagResource", "UntagResource"}
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113."
+LOGS_TARGET = "Logs_20140328."
+QUERY_OPS = {"PutQueryDefinition", "DescribeQueryDefinitions", "DeleteQueryDefinition"}
 FORM = "application/x-www-form-urlencoded"  # the query protocols (EC2, IAM, ELB)
 GRACE = "healthCheckGracePeriodSeconds"
 
@@ -61,6 +68,8 @@ class Gaps:
         self.autoscaling_tags: dict[str, dict[str, str]] = {}
         self.grace_periods: dict[tuple[str, str], int] = {}  # (cluster, service) -> seconds
         self.rule_descriptions: dict[str, str] = {}  # security group rule id -> description
+        self.query_definitions = QueryDefinitions()
+        self.composite_alarms = CompositeAlarms()
         self.lock = threading.Lock()
         self.cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
         self.calls: list[str] = []  # "service.Operation" of each call answered here
@@ -71,6 +80,8 @@ class Gaps:
             self.autoscaling_tags.clear()
             self.grace_periods.clear()
             self.rule_descriptions.clear()
+            self.query_definitions = QueryDefinitions()
+            self.composite_alarms = CompositeAlarms()
             self.calls.clear()
 
 
@@ -99,6 +110,8 @@ class Handler(BaseHTTPRequestHandler):
             self._autoscaling_tags(operation, json.loads(body or b"{}"))
         elif method == "POST" and self.gaps.xray.serves(self.path):
             self._xray(self.path.strip("/"), json.loads(body or b"{}"))
+        elif target.startswith(LOGS_TARGET) and target.removeprefix(LOGS_TARGET) in QUERY_OPS:
+            self._query_definitions(target.removeprefix(LOGS_TARGET), json.loads(body or b"{}"))
         elif target.startswith(ECS_TARGET):
             self._to_moto(method, body, self._ecs_grace_periods(json.loads(body or b"{}")))
         elif self.headers.get("Content-Type", "").startswith(FORM):
@@ -111,6 +124,13 @@ class Handler(BaseHTTPRequestHandler):
         self.gaps.calls.append(f"cloudwatch.{operation_name}")
         operation = self.gaps.cloudwatch.operation_model(operation_name)
         params = cbor2.loads(body) if body else {}
+        with self.gaps.lock:
+            held = self.gaps.composite_alarms.answers(operation_name, params)
+            if operation_name == "DeleteAlarms":
+                self.gaps.composite_alarms.delete(params.get("AlarmNames", []))
+        if held is not None:
+            self._send_cbor(200, held, None)
+            return
         request = serialize.create_serializer("json").serialize_to_request(params, operation)
         headers = {**request["headers"], "Authorization": self.headers.get("Authorization", "")}
         status, answer_headers, answer = self._moto_call("POST", "/", request["body"], headers)
@@ -148,6 +168,12 @@ class Handler(BaseHTTPRequestHandler):
                 for key in request.get("TagKeys", []):
                     tags.pop(key, None)
             answer = {"Tags": dict(tags)} if operation == "ListTagsForResource" else {}
+        self._send_json(200, answer, "application/x-amz-json-1.1")
+
+    def _query_definitions(self, operation: str, request: dict[str, Any]) -> None:
+        self.gaps.calls.append(f"logs.{operation}")
+        with self.gaps.lock:
+            answer = self.gaps.query_definitions.call(operation, request)
         self._send_json(200, answer, "application/x-amz-json-1.1")
 
     def _xray(self, operation: str, request: dict[str, Any]) -> None:

@@ -148,18 +148,11 @@ locals {
   # balancer's and target group's ARN suffixes) are placeholders, replaced in monitoring.tf.
   # deploy/plan_time.py (a test of make test) refuses a for_each or count that is not known.
   alarm_vars = {
-    prefix                  = "${var.name}-${var.environment}"
-    service_name            = var.name
-    environment             = var.environment
-    namespace               = var.metrics_namespace
-    load_balancer           = "load-balancer-arn-suffix"
-    target_group            = "target-group-arn-suffix"
-    alarm_actions           = var.alarm_actions
-    target_5xx_rate_percent = var.alarm_target_5xx_rate_percent
-    error_rate_percent      = var.alarm_error_rate_percent
-    min_requests            = var.alarm_min_requests_per_minute
-    elb_5xx_count           = var.alarm_elb_5xx_count
-    p99_seconds             = var.alarm_p99_seconds
+    prefix        = "${var.name}-${var.environment}"
+    load_balancer = "load-balancer-arn-suffix"
+    target_group  = "target-group-arn-suffix"
+    alarm_actions = var.alarm_actions
+    runbook_url   = var.runbook_url
   }
 
   rendered = {

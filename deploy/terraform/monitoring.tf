@@ -69,7 +69,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 resource "aws_cloudwatch_metric_alarm" "stale_data" {
   for_each            = var.freshness_alarms
   alarm_name          = "${var.name}-${var.environment}-stale-${each.key}"
-  alarm_description   = "The newest row of ${each.key} has been older than ${each.value} s for 15 minutes (ogc.collection.data_age): the pipeline that loads it may have stopped."
+  alarm_description   = "The newest row of ${each.key} has been older than ${each.value} s for 15 minutes (ogc.collection.data_age): the pipeline that loads it may have stopped. Runbook: ${var.runbook_url}#stale-data"
   comparison_operator = "GreaterThanThreshold"
   threshold           = each.value
   evaluation_periods  = 3

@@ -214,31 +214,54 @@ variable "alarm_actions" {
   default     = []
 }
 
-variable "alarm_target_5xx_rate_percent" {
-  type    = number
-  default = 5
-}
-
-variable "alarm_error_rate_percent" {
-  type    = number
-  default = 5
-}
-
 variable "alarm_min_requests_per_minute" {
-  description = "Minimum traffic guard of the rate alarms: quieter minutes count as 0 %."
+  description = "Traffic guard of the SLO alarms: a window with fewer requests than this per minute counts as no errors."
   type        = number
   default     = 20
 }
 
-variable "alarm_elb_5xx_count" {
-  description = "Load balancer 5xx in 5 minutes above which its alarm fires."
+variable "availability_objective" {
+  description = "Share of requests, over slo_window_days, not answered 5xx (by a task or by the load balancer). 0.999 leaves 43 minutes of errors a month."
   type        = number
-  default     = 10
+  default     = 0.999
+  validation {
+    condition     = var.availability_objective > 0.9 && var.availability_objective < 1
+    error_message = "availability_objective: a share between 0.9 and 1 (exclusive), e.g. 0.999."
+  }
 }
 
-variable "alarm_p99_seconds" {
-  type    = number
-  default = 2
+variable "latency_objective" {
+  description = "Share of items, item and tile requests, over slo_window_days, answered within latency_threshold_seconds."
+  type        = number
+  default     = 0.99
+  validation {
+    condition     = var.latency_objective > 0.5 && var.latency_objective < 1
+    error_message = "latency_objective: a share between 0.5 and 1 (exclusive), e.g. 0.99."
+  }
+}
+
+variable "latency_threshold_seconds" {
+  description = "The latency objective's threshold, measured by the service (http.server.request.duration)."
+  type        = number
+  default     = 1
+}
+
+variable "slo_window_days" {
+  description = "The objectives' window, whose error budget the burn rates are relative to."
+  type        = number
+  default     = 30
+}
+
+variable "ticket_actions" {
+  description = "SNS topic ARNs for the slow-burn (ticket) alarms; null: alarm_actions."
+  type        = list(string)
+  default     = null
+}
+
+variable "runbook_url" {
+  description = "Where docs/runbooks.md is published (e.g. its URL in your fork); each alarm's description links its section."
+  type        = string
+  default     = "docs/runbooks.md"
 }
 
 variable "freshness_alarms" {

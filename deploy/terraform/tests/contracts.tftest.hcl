@@ -64,11 +64,19 @@ run "alarms_are_keyed_by_names_known_at_plan_time_sidecar" {
   command = plan
   assert {
     condition = sort(concat(keys(aws_cloudwatch_metric_alarm.this), keys(aws_cloudwatch_metric_alarm.stale_data))) == sort([
-      "veda-wfs3-production-target-5xx-rate", "veda-wfs3-production-elb-5xx",
-      "veda-wfs3-production-p99-latency", "veda-wfs3-production-no-healthy-task",
-      "veda-wfs3-production-service-error-rate", "public.fire_detections",
+      "veda-wfs3-production-no-healthy-task", "public.fire_detections",
     ])
     error_message = "alarm keys: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
+  }
+  assert {
+    condition = sort(keys(aws_cloudwatch_metric_alarm.slo_window)) == sort([
+      for pair in setproduct(["availability", "latency"], ["1h", "5m", "6h", "30m"]) : "veda-wfs3-production-slo-${pair[0]}-${pair[1]}"
+    ])
+    error_message = "SLO window alarms: ${jsonencode(keys(aws_cloudwatch_metric_alarm.slo_window))}"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_composite_alarm.slo) == 4 && length(aws_cloudwatch_query_definition.this) == 4
+    error_message = "composite alarms: ${jsonencode(keys(aws_cloudwatch_composite_alarm.slo))}"
   }
 }
 
@@ -78,8 +86,68 @@ run "alarms_are_keyed_by_names_known_at_plan_time_gateway" {
     collector_mode = "gateway"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 5 && length(aws_cloudwatch_metric_alarm.stale_data) == 1
-    error_message = "alarm keys: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 1 && length(aws_cloudwatch_metric_alarm.slo_window) == 8
+    error_message = "alarm keys: ${jsonencode(keys(aws_cloudwatch_metric_alarm.slo_window))}"
+  }
+}
+
+run "burn_rate_thresholds_follow_the_objectives" {
+  command = plan
+  variables {
+    availability_objective = 0.995
+    latency_objective      = 0.98
+  }
+  assert {
+    condition = alltrue([
+      for name, alarm in aws_cloudwatch_metric_alarm.slo_window :
+      alarm.threshold == (length(regexall("-(1h|5m)$", name)) > 0 ? 14.4 : 6) * (1 - (length(regexall("-availability-", name)) > 0 ? 0.995 : 0.98))
+    ])
+    error_message = "thresholds: ${jsonencode({ for n, a in aws_cloudwatch_metric_alarm.slo_window : n => a.threshold })}"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for name, alarm in aws_cloudwatch_metric_alarm.slo_window : [
+        for query in alarm.metric_query : [
+          for metric in query.metric : metric.period == lookup({ "1h" = 3600, "5m" = 300, "6h" = 21600, "30m" = 1800 }, regex("-([0-9]+[mh])$", name)[0])
+        ]
+      ]
+    ]))
+    error_message = "each window's metrics are aggregated over the whole window"
+  }
+}
+
+run "every_alarm_links_a_runbook_heading" {
+  command = plan
+  assert {
+    condition = alltrue([
+      for description in concat(
+        [for a in aws_cloudwatch_metric_alarm.this : a.alarm_description],
+        [for a in aws_cloudwatch_metric_alarm.stale_data : a.alarm_description],
+        [for a in aws_cloudwatch_metric_alarm.slo_window : a.alarm_description],
+        [for a in aws_cloudwatch_composite_alarm.slo : a.alarm_description],
+      ) :
+      contains(
+        [for heading in regexall("(?m)^## ([a-z0-9-]+)$", file("../../docs/runbooks.md")) : heading[0]],
+        regex("Runbook: docs/runbooks.md#([a-z0-9-]+)$", description)[0]
+      )
+    ])
+    error_message = "an alarm's runbook link names no heading of docs/runbooks.md"
+  }
+}
+
+run "composite_rules_name_existing_window_alarms" {
+  command = plan
+  assert {
+    condition = alltrue(flatten([
+      for alarm in aws_cloudwatch_composite_alarm.slo : [
+        for name in regexall("ALARM\\(\"([^\"]+)\"\\)", alarm.alarm_rule) : contains(keys(aws_cloudwatch_metric_alarm.slo_window), name[0])
+      ]
+    ]))
+    error_message = "a composite rule names an alarm that does not exist"
+  }
+  assert {
+    condition     = alltrue([for alarm in aws_cloudwatch_composite_alarm.slo : length(regexall("ALARM\\(", alarm.alarm_rule)) == 2 && strcontains(alarm.alarm_rule, " AND ")])
+    error_message = "each composite needs both of its windows"
   }
 }
 
