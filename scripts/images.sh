@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 . scripts/podman.sh
 
 BASE=localhost/wfs3-standin/debian:bookworm
-# Jaeger v2's module is tagged v1.x; v1.76.0 is Jaeger v2.13, the newest the proxy here serves.
-JAEGER_MODULE=github.com/jaegertracing/jaeger@v1.76.0
+# Jaeger v2's module is tagged v1.x; v1.75.0 (Jaeger v2.12) is the approved release here (the
+# proxy also serves v1.76.0, which is not approved).
+JAEGER_MODULE=github.com/jaegertracing/jaeger@v1.75.0
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 WORK=.cache/images
 log() { echo "images: $*" >&2; }
