@@ -44,6 +44,9 @@ AWS_METRICS: dict[tuple[str, str], list[frozenset[str]]] = {
     ("AWS/ECS", "MemoryUtilization"): [frozenset({"ClusterName", "ServiceName"})],
 }
 PERCENTILE = re.compile(r"^p\d{1,2}(\.\d+)?$")
+# Statistics CloudWatch computes only from a distribution (the EMF exporter's histograms):
+# percentiles and percentile ranks, e.g. PR(:1), the share of values at most 1.
+DISTRIBUTION_STAT = re.compile(r"^(p\d{1,2}(\.\d+)?|PR\([\d.]*:[\d.]*\))$")
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,19 @@ def routes() -> frozenset[str]:
     """Route templates of the app as built by create_app, from its OpenAPI document (no database
     needed); these are the `http.route` values the service records."""
     from app.factory import create_app
+    from app.ogc.openapi import OGC_TILE_PATH, XYZ_TILE_PATH
     from app.settings import DatabaseSettings, Settings, TelemetrySettings
 
     settings = Settings(
         database=DatabaseSettings(database_url="postgresql://routes@127.0.0.1:1/routes"),
         telemetry=TelemetrySettings(otel_sdk_disabled=True),
     )
-    return frozenset(create_app(settings).openapi()["paths"])
+    paths = set(create_app(settings).openapi()["paths"])
+    # /api names the tile route's segments as OGC API - Tiles does (app/ogc/openapi.py); the
+    # service records the route's own template, tipg's {z}/{x}/{y}.
+    if OGC_TILE_PATH in paths:
+        paths.add(XYZ_TILE_PATH)
+    return frozenset(paths)
 
 
 @cache
@@ -162,6 +171,28 @@ def alarm_refs(alarms: list[dict[str, Any]]) -> Iterator[MetricRef]:
                 )
 
 
+def applied_alarm_refs(state: dict[str, Any]) -> list[MetricRef]:
+    """Every metric the metric alarms of an applied state (`tofu show -json`) read: the SLO
+    window alarms are built in HCL (slo.tf), so this is where their metrics are seen whole."""
+    root = state["values"]["root_module"]
+    resources = [r for m in [root, *root.get("child_modules", [])] for r in m.get("resources", [])]
+    alarms = [r["values"] for r in resources if r["type"] == "aws_cloudwatch_metric_alarm"]
+    return [ref for values in alarms for ref in _applied_refs(values)]
+
+
+def _applied_refs(alarm: dict[str, Any]) -> Iterator[MetricRef]:
+    where = f"alarm {alarm['alarm_name']!r}"
+    for query in alarm.get("metric_query") or []:
+        for metric in query.get("metric") or []:
+            dimensions = metric.get("dimensions") or {}
+            name, stat = metric["metric_name"], metric["stat"]
+            yield MetricRef(where, metric["namespace"], name, dimensions, stat)
+    if alarm.get("metric_name"):
+        dimensions = alarm.get("dimensions") or {}
+        name, stat = alarm["metric_name"], alarm.get("statistic")
+        yield MetricRef(where, alarm["namespace"], name, dimensions, stat)
+
+
 def references(documents: dict[str, Any]) -> list[MetricRef]:
     """Every metric the rendered dashboard and alarms name."""
     return [*dashboard_refs(documents["dashboard"]), *alarm_refs(documents["alarms"])]
@@ -191,7 +222,7 @@ def _service_metric_problems(ref: MetricRef) -> list[str]:
     found = []
     if frozenset(ref.dimensions) not in declared[ref.name]:
         found.append(f"{ref.where}: {ref.name} is not declared with {sorted(ref.dimensions)}")
-    if ref.stat and PERCENTILE.match(ref.stat) and kind != "histogram":
+    if ref.stat and DISTRIBUTION_STAT.match(ref.stat) and kind != "histogram":
         found.append(f"{ref.where}: {ref.stat} of {ref.name}, a {kind}, not a histogram")
     route = ref.dimensions.get("http.route", "*")
     if route != "*" and route not in routes():

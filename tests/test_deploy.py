@@ -214,3 +214,23 @@ def test_collector_config_is_otel_config_with_the_task_metrics_and_fits_a_parame
         assert deployed[section] == original[section] | overlay[section]
     pipelines = original["service"]["pipelines"] | overlay["service"]["pipelines"]
     assert deployed["service"]["pipelines"] == pipelines
+
+
+def test_percentile_ranks_are_read_from_histograms_only() -> None:
+    """The latency SLO reads PR(:threshold); CloudWatch computes it only from a distribution."""
+    service = {"service.name": "veda-wfs3", "deployment.environment": "production"}
+
+    def ref(name: str, dimensions: dict[str, str]) -> metrics.MetricRef:
+        return metrics.MetricRef("test", "veda-wfs3", name, dimensions, "PR(:1)")
+
+    route = {**service, "http.route": "/collections/{collectionId}/items"}
+    assert metrics.problems([ref("http.server.request.duration", route)], "veda-wfs3") == []
+    counter = ref("wfs3.catalog.loads", {**service, "outcome": "success"})
+    assert metrics.problems([counter], "veda-wfs3") == [
+        "test: PR(:1) of wfs3.catalog.loads, a counter, not a histogram"
+    ]
+
+
+def test_the_tile_route_the_service_records_is_known() -> None:
+    """/api names the tile path's segments as OGC does; telemetry records tipg's template."""
+    assert "/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}" in metrics.routes()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy import terraform_files
+from deploy import metrics, terraform_files
 from deploy.emulated import gaps, provider_build, schema_check, shared
 from harness.server_process import ROOT
 
@@ -36,6 +36,7 @@ SERVICES = (
     "applicationautoscaling", "cloudwatch", "ec2", "ecs", "elbv2", "iam", "logs",
     "servicediscovery", "ssm", "sts", "xray",
 )  # fmt: skip
+NAMESPACE = "veda-wfs3"  # the module's default metrics_namespace, which main.tf keeps
 SUMMARY = re.compile(r"^(Plan: .*|No changes\..*|Apply complete!.*|Success!.*|\d+ passed, .*)$")
 
 
@@ -99,8 +100,8 @@ def _run_mode(mode: str, tofu: Path, cli_config: Path) -> Report:
             stage = _tofu_stage(name, tofu, args, workdir, cli_config, workdir)
             report.stages.append(stage)
             _progress(mode, stage)
-            if stage.ok and name == "init":
-                stage = _schema_stage(tofu, workdir, cli_config)
+            if stage.ok and name in AFTER:
+                stage = AFTER[name](tofu, workdir, cli_config)
                 report.stages.append(stage)
                 _progress(mode, stage)
             if not stage.ok:
@@ -131,6 +132,28 @@ def _schema_stage(tofu: Path, workdir: Path, cli_config: Path) -> Stage:
     problems = schema_check.findings(json.loads(done.stdout))
     summary = "every name in the schema, none deprecated" if not problems else "\n".join(problems)
     return Stage("schema", time.monotonic() - start, summary, not problems)
+
+
+def _metrics_stage(tofu: Path, workdir: Path, cli_config: Path) -> Stage:
+    """Every metric and statistic the applied alarms read, against what the service and the
+    collector emit (deploy/metrics.py): the SLO alarms are built in HCL, seen whole only here."""
+    start = time.monotonic()
+    done = subprocess.run(
+        [str(tofu), "show", "-json"],
+        cwd=workdir,
+        env=_tofu_env(cli_config, workdir),
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        return Stage("metrics", time.monotonic() - start, done.stderr.decode()[-2000:], False)
+    refs = metrics.applied_alarm_refs(json.loads(done.stdout))
+    problems = metrics.problems(refs, NAMESPACE)
+    summary = f"{len(refs)} metric references, each emitted as named"
+    return Stage("metrics", time.monotonic() - start, "\n".join(problems) or summary, not problems)
+
+
+# Stages run after a tofu command succeeded, by that command's name.
+AFTER = {"init": _schema_stage, "apply": _metrics_stage}
 
 
 def _progress(mode: str, stage: Stage) -> None:
