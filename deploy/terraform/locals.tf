@@ -133,6 +133,11 @@ locals {
       cluster_name  = var.cluster_name
       ecs_service   = var.name
       xray_group    = var.name
+      # The SLO widgets' budgets (slo.tf has the alarms on the same ratios).
+      availability_budget       = 1 - var.availability_objective
+      latency_budget            = 1 - var.latency_objective
+      latency_threshold_seconds = var.latency_threshold_seconds
+      slo_window_days           = var.slo_window_days
     }
     "alarms" = local.alarm_vars
     "xray" = {
