@@ -1,13 +1,15 @@
-"""The availability SLI of deploy/terraform/slo.tf, computed from what CloudWatch would receive:
+"""The SLIs of deploy/terraform/slo.tf, computed from what CloudWatch would receive:
 the real service and collector (otel-config.yaml, awsemf to moto's CloudWatch Logs) through a
 database outage under load. The EMF the emulator received, summed as CloudWatch sums it for the
 alarm's dimension sets, must give exactly the 5xx and the requests the clients saw, so the
 alarm's error ratio for those minutes is the clients' own, and it burns the budget past the
-page threshold.
+page threshold. And the latency SLI's percentile rank on the EMF histogram against the exact
+share of requests within a threshold, at every threshold.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +18,7 @@ import boto3
 import pytest
 
 from harness.collector import AWS, built_collector, running_collector, running_moto
-from harness.load import Load
+from harness.load import Load, get
 from harness.polling import eventually
 from harness.server_process import running_server
 from harness.tcp_proxy import TcpProxy
@@ -25,7 +27,8 @@ pytestmark = pytest.mark.server  # a real server process: left out of make test-
 
 LOG_GROUP = "/veda-wfs3/slo-e2e-metrics"
 ITEMS_ROUTE = "/collections/{collectionId}/items"
-ITEMS = "/collections/public.fire_perimeters/items?limit=5"
+ITEMS_PATH = "/collections/public.fire_perimeters/items"
+ITEMS = f"{ITEMS_PATH}?limit=5"
 DURATION = "http.server.request.duration"
 SERVER_ERRORS = ("500", "503", "504")  # slo.tf's svc_500, svc_503, svc_504
 PAGE_THRESHOLD = 14.4 * (1 - 0.999)  # the default availability objective's 1 h / 5 min windows
@@ -121,3 +124,88 @@ def test_an_outage_reaches_the_availability_sli_as_the_clients_saw_it(
     ratio = availability_error_ratio(counts, min_requests=0)
     assert ratio == seen["503"] / (seen["total"] + others)
     assert ratio > PAGE_THRESHOLD, f"an outage of {seen['503']} of {seen['total']} pages"
+
+
+def emf_histogram(emulator: str, route: str) -> tuple[list[tuple[float, float]], float]:
+    """The route's duration histogram as CloudWatch holds it, the EMF events' Values and Counts
+    merged; and the widest ratio between neighbouring bucket values of any one event (each
+    export may have its own scale): how far from a value its requests' durations can be."""
+    logs = boto3.client(
+        "logs", endpoint_url=emulator, region_name=AWS["AWS_REGION"],
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=LOG_GROUP)
+    events = [json.loads(e["message"]) for page in pages for e in page["events"]]
+    pairs: list[tuple[float, float]] = []
+    ratio = 1.0
+    for event in events:
+        if DURATION in event and event.get("http.route") == route:
+            histogram = event[DURATION]
+            pairs += zip(histogram["Values"], histogram["Counts"], strict=True)
+            values = sorted(set(histogram["Values"]))
+            steps = [b / a for a, b in zip(values, values[1:], strict=False) if a > 0]
+            ratio = max(ratio, min(steps, default=1.0))
+    return sorted(pairs), ratio
+
+
+def percentile_rank(histogram: list[tuple[float, float]], threshold: float) -> float:
+    """CloudWatch's PR(:threshold) on Values/Counts: the share of the counts whose value is at
+    most the threshold."""
+    total = sum(count for _, count in histogram)
+    return sum(count for value, count in histogram if value <= threshold) / total
+
+
+def test_the_latency_sli_from_the_histogram_against_the_exact_share(
+    reader_url: str, collector: str, emulator: str
+) -> None:
+    """Requests of many sizes; at every threshold between the fastest and the slowest, the
+    percentile rank of the exported histogram against the share of access lines within it (the
+    middleware times both with one clock reading). Measured, so the docs can say how exact the
+    latency SLO is: an error only from requests in the one bucket the threshold falls in."""
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector,
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        "OTEL_TRACES_EXPORTER": "none",
+    }
+    with running_server(reader_url, **env) as server:
+        for limit in (1, 10, 100, 1000) * 25:
+            assert get(f"{server.base}{ITEMS_PATH}?limit={limit}").status == 200
+        durations = sorted(
+            line["duration_ms"] / 1000
+            for line in server.json_lines()
+            if line.get("logger") == "app.access" and line.get("http.route") == ITEMS_ROUTE
+        )
+        histogram, ratio = eventually(
+            lambda: _when_complete(emf_histogram(emulator, ITEMS_ROUTE), len(durations)),
+            60,
+            "every request in the histogram",
+        )
+    assert sum(count for _, count in histogram) == len(durations) == 100
+    assert ratio > 1, "buckets of more than one value"
+    errors = [
+        (abs(percentile_rank(histogram, t) - within(durations, t)), near(durations, t, ratio))
+        for t in thresholds(durations)
+    ]
+    assert all(error <= bound + 1e-9 for error, bound in errors), max(errors)
+
+
+def _when_complete(
+    found: tuple[list[tuple[float, float]], float], requests: int
+) -> tuple[list[tuple[float, float]], float] | None:
+    return found if sum(count for _, count in found[0]) >= requests else None
+
+
+def within(durations: list[float], threshold: float) -> float:
+    return bisect.bisect_right(durations, threshold) / len(durations)
+
+
+def thresholds(durations: list[float], steps: int = 500) -> list[float]:
+    low, high = durations[0], durations[-1]
+    return [low + i * (high - low) / steps for i in range(steps + 1)]
+
+
+def near(durations: list[float], threshold: float, ratio: float) -> float:
+    """The share of requests whose bucket's value may fall on the other side of the threshold:
+    those within one bucket ratio of it (and the access line's rounding to 10 us)."""
+    low, high = threshold / ratio - 1e-5, threshold * ratio + 1e-5
+    return sum(1 for d in durations if low <= d <= high) / len(durations)
