@@ -54,6 +54,18 @@ def built_collector() -> str:
     return built.stdout.strip().splitlines()[-1]
 
 
+def aws_emulated_env(emulator: str, metrics_log_group: str) -> dict[str, str]:
+    """The collector's environment for AWS played by moto at `emulator`: X-Ray and CloudWatch
+    Logs there, EMF to `metrics_log_group`, metric batches sent each second."""
+    return {
+        "AWS_XRAY_ENDPOINT": emulator,
+        "AWS_CLOUDWATCH_LOGS_ENDPOINT": emulator,
+        "AWS_LOCAL_MODE": "true",
+        "WFS3_METRICS_LOG_GROUP": metrics_log_group,
+        "OTELCOL_METRICS_BATCH_TIMEOUT": "1s",
+    }
+
+
 @contextlib.contextmanager
 def running_collector(
     binary: str, env: dict[str, str], log: Path, configs: tuple[str, ...] = ("otel-config.yaml",)

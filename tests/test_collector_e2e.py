@@ -18,7 +18,13 @@ import boto3
 import httpx2 as httpx
 import pytest
 
-from harness.collector import AWS, built_collector, running_collector, running_moto
+from harness.collector import (
+    AWS,
+    aws_emulated_env,
+    built_collector,
+    running_collector,
+    running_moto,
+)
 from harness.polling import eventually
 from harness.server_process import running_server
 
@@ -43,13 +49,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def collector(
     collector_binary: str, emulator: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
-    env = {
-        "AWS_XRAY_ENDPOINT": emulator,
-        "AWS_CLOUDWATCH_LOGS_ENDPOINT": emulator,
-        "AWS_LOCAL_MODE": "true",
-        "WFS3_METRICS_LOG_GROUP": LOG_GROUP,
-        "OTELCOL_METRICS_BATCH_TIMEOUT": "1s",
-    }
+    env = aws_emulated_env(emulator, LOG_GROUP)
     log = tmp_path_factory.mktemp("otelcol") / "collector.log"
     with running_collector(collector_binary, env, log) as ports:
         yield {"otlp": f"http://127.0.0.1:{ports['grpc']}", "log": log}

@@ -17,7 +17,13 @@ from typing import Any
 import boto3
 import pytest
 
-from harness.collector import AWS, built_collector, running_collector, running_moto
+from harness.collector import (
+    AWS,
+    aws_emulated_env,
+    built_collector,
+    running_collector,
+    running_moto,
+)
 from harness.load import Load, get
 from harness.polling import eventually
 from harness.server_process import running_server
@@ -42,13 +48,7 @@ def emulator(tmp_path: Any) -> Iterator[str]:
 
 @pytest.fixture
 def collector(emulator: str, tmp_path: Any) -> Iterator[str]:
-    env = {
-        "AWS_XRAY_ENDPOINT": emulator,
-        "AWS_CLOUDWATCH_LOGS_ENDPOINT": emulator,
-        "AWS_LOCAL_MODE": "true",
-        "WFS3_METRICS_LOG_GROUP": LOG_GROUP,
-        "OTELCOL_METRICS_BATCH_TIMEOUT": "1s",
-    }
+    env = aws_emulated_env(emulator, LOG_GROUP)
     with running_collector(built_collector(), env, tmp_path / "collector.log") as ports:
         yield f"http://127.0.0.1:{ports['grpc']}"
 

@@ -12,6 +12,7 @@ renders each once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -145,42 +146,43 @@ def sortables(collection: Collection, href: str) -> dict[str, Any]:
 
 
 router = APIRouter(tags=["OGC API - Features"])
+Document = Callable[[Collection, str], dict[str, Any]]
 
 
-@router.get(
+def _serve(path: str, name: str, summary: str, document: Document) -> None:
+    """A GET route answering `document(collection, its own URL)` as application/schema+json."""
+
+    def endpoint(request: Request, collectionId: str) -> JSONResponse:  # noqa: N803
+        collection = find_collection(request, collectionId)
+        body = document(collection, str(request.url.replace(query="")))
+        return JSONResponse(body, media_type=SCHEMA_MEDIA_TYPE)
+
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        name=name,
+        summary=summary,
+        responses={200: {"content": {SCHEMA_MEDIA_TYPE: {}}}},
+        response_class=JSONResponse,
+    )
+
+
+_serve(
     "/collections/{collectionId}/schema",
-    name="collection_schema",
-    summary="The schema of the collection's features (OGC API - Features - Part 5).",
-    responses={200: {"content": {SCHEMA_MEDIA_TYPE: {}}}},
-    response_class=JSONResponse,
+    "collection_schema",
+    "The schema of the collection's features (OGC API - Features - Part 5).",
+    feature_schema,
 )
-def schema_endpoint(request: Request, collectionId: str) -> JSONResponse:  # noqa: N803
-    collection = find_collection(request, collectionId)
-    document = feature_schema(collection, str(request.url.replace(query="")))
-    return JSONResponse(document, media_type=SCHEMA_MEDIA_TYPE)
-
-
-@router.get(
+_serve(
     "/collections/{collectionId}/sortables",
-    name="collection_sortables",
-    summary="The properties items can be sorted by (sortby).",
-    responses={200: {"content": {SCHEMA_MEDIA_TYPE: {}}}},
-    response_class=JSONResponse,
+    "collection_sortables",
+    "The properties items can be sorted by (sortby).",
+    sortables,
 )
-def sortables_endpoint(request: Request, collectionId: str) -> JSONResponse:  # noqa: N803
-    collection = find_collection(request, collectionId)
-    document = sortables(collection, str(request.url.replace(query="")))
-    return JSONResponse(document, media_type=SCHEMA_MEDIA_TYPE)
-
-
-@router.get(
+_serve(
     "/collections/{collectionId}/schema/geojson",
-    name="collection_geojson_schema",
-    summary="The schema of one GeoJSON feature of the collection (its describedby link).",
-    responses={200: {"content": {SCHEMA_MEDIA_TYPE: {}}}},
-    response_class=JSONResponse,
+    "collection_geojson_schema",
+    "The schema of one GeoJSON feature of the collection (its describedby link).",
+    geojson_feature_schema,
 )
-def geojson_schema_endpoint(request: Request, collectionId: str) -> JSONResponse:  # noqa: N803
-    collection = find_collection(request, collectionId)
-    document = geojson_feature_schema(collection, str(request.url.replace(query="")))
-    return JSONResponse(document, media_type=SCHEMA_MEDIA_TYPE)

@@ -118,38 +118,39 @@ def _emulator_calls(emulator: gaps.Gaps) -> Stage:
     return Stage("answered by gaps.py", 0.0, f"{summary or 'none'} calls", True)
 
 
+def _tofu_json(name: str, args: list[str], tofu: Path, workdir: Path, cli_config: Path) -> Any:
+    """A tofu command's JSON output, or the failed Stage `name` when it fails."""
+    env = _tofu_env(cli_config, workdir)
+    done = subprocess.run([str(tofu), *args], cwd=workdir, env=env, capture_output=True)
+    if done.returncode != 0:
+        return Stage(name, 0.0, done.stderr.decode()[-2000:], False)
+    return json.loads(done.stdout)
+
+
+def _checked(name: str, problems: list[str], summary: str, start: float) -> Stage:
+    return Stage(name, time.monotonic() - start, "\n".join(problems) or summary, not problems)
+
+
 def _schema_stage(tofu: Path, workdir: Path, cli_config: Path) -> Stage:
     """The module's attribute and block names against the provider's schema (schema_check)."""
     start = time.monotonic()
-    done = subprocess.run(
-        [str(tofu), "providers", "schema", "-json"],
-        cwd=workdir,
-        env=_tofu_env(cli_config, workdir),
-        capture_output=True,
-    )
-    if done.returncode != 0:
-        return Stage("schema", time.monotonic() - start, done.stderr.decode()[-2000:], False)
-    problems = schema_check.findings(json.loads(done.stdout))
-    summary = "every name in the schema, none deprecated" if not problems else "\n".join(problems)
-    return Stage("schema", time.monotonic() - start, summary, not problems)
+    schema = _tofu_json("schema", ["providers", "schema", "-json"], tofu, workdir, cli_config)
+    if isinstance(schema, Stage):
+        return schema
+    problems = schema_check.findings(schema)
+    return _checked("schema", problems, "every name in the schema, none deprecated", start)
 
 
 def _metrics_stage(tofu: Path, workdir: Path, cli_config: Path) -> Stage:
     """Every metric and statistic the applied alarms read, against what the service and the
     collector emit (deploy/metrics.py): the SLO alarms are built in HCL, seen whole only here."""
     start = time.monotonic()
-    done = subprocess.run(
-        [str(tofu), "show", "-json"],
-        cwd=workdir,
-        env=_tofu_env(cli_config, workdir),
-        capture_output=True,
-    )
-    if done.returncode != 0:
-        return Stage("metrics", time.monotonic() - start, done.stderr.decode()[-2000:], False)
-    refs = metrics.applied_alarm_refs(json.loads(done.stdout))
-    problems = metrics.problems(refs, NAMESPACE)
+    state = _tofu_json("metrics", ["show", "-json"], tofu, workdir, cli_config)
+    if isinstance(state, Stage):
+        return state
+    refs = metrics.applied_alarm_refs(state)
     summary = f"{len(refs)} metric references, each emitted as named"
-    return Stage("metrics", time.monotonic() - start, "\n".join(problems) or summary, not problems)
+    return _checked("metrics", metrics.problems(refs, NAMESPACE), summary, start)
 
 
 # Stages run after a tofu command succeeded, by that command's name.
