@@ -83,26 +83,30 @@ def _role(column: Column, collection: Collection) -> str | None:
     return None
 
 
-def feature_schema(collection: Collection, href: str) -> dict[str, Any]:
-    """The schema of the features the items of `collection` return."""
+def _json_schema(href: str, title: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """An object's JSON Schema, identified by the URL it is served at."""
     return {
         "$schema": JSON_SCHEMA,
         "$id": href,
-        "title": collection.title or collection.id,
+        "title": title,
         "type": "object",
-        "properties": {c.name: _property(c, collection) for c in collection.properties},
+        "properties": properties,
     }
+
+
+def feature_schema(collection: Collection, href: str) -> dict[str, Any]:
+    """The schema of the features the items of `collection` return."""
+    properties = {c.name: _property(c, collection) for c in collection.properties}
+    return _json_schema(href, collection.title or collection.id, properties)
 
 
 def geojson_feature_schema(collection: Collection, href: str) -> dict[str, Any]:
     """The same properties as one GeoJSON Feature is written: the form GDAL's OAPIF driver
     reads from a collection's `describedby` link (it looks for the example's `properties`
     member) to take field types from a schema rather than from a first page of features."""
-    roles = {c.name: _role(c, collection) for c in collection.properties}
-    geometry = next((c for c in collection.properties if roles[c.name] == "primary-geometry"), None)
     members: dict[str, Any] = {
         "type": {"type": "string", "enum": ["Feature"]},
-        "geometry": _geojson_geometry(geometry),
+        "geometry": _geojson_geometry(collection.geometry_column),
         "properties": {
             "type": "object",
             "properties": {
@@ -112,14 +116,8 @@ def geojson_feature_schema(collection: Collection, href: str) -> dict[str, Any]:
     }
     if (id_column := collection.id_column) is not None:
         members["id"] = _value_schema(id_column)
-    return {
-        "$schema": JSON_SCHEMA,
-        "$id": href,
-        "title": collection.title or collection.id,
-        "type": "object",
-        "required": ["type", "geometry", "properties"],
-        "properties": members,
-    }
+    schema = _json_schema(href, collection.title or collection.id, members)
+    return {**schema, "required": ["type", "geometry", "properties"]}
 
 
 def _geojson_geometry(column: Column | None) -> dict[str, Any]:
@@ -132,17 +130,12 @@ def _geojson_geometry(column: Column | None) -> dict[str, Any]:
 
 def sortables(collection: Collection, href: str) -> dict[str, Any]:
     names = set(sortable_names(collection))
-    return {
-        "$schema": JSON_SCHEMA,
-        "$id": href,
-        "title": f"Sortables of {collection.title or collection.id}",
-        "type": "object",
-        "properties": {
-            c.name: {"title": c.description or c.name, **_value_schema(c)}
-            for c in collection.properties
-            if c.name in names
-        },
+    properties = {
+        c.name: {"title": c.description or c.name, **_value_schema(c)}
+        for c in collection.properties
+        if c.name in names
     }
+    return _json_schema(href, f"Sortables of {collection.title or collection.id}", properties)
 
 
 router = APIRouter(tags=["OGC API - Features"])
