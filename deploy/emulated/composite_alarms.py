@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from deploy.emulated.resource_tags import OPERATIONS as TAG_OPERATIONS
+from deploy.emulated.resource_tags import ResourceTags
 from deploy.emulated.xray_state import ACCOUNT, REGION
 
 ARN = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:"
@@ -15,7 +17,7 @@ COMPOSITE = "CompositeAlarm"
 class CompositeAlarms:
     def __init__(self) -> None:
         self.alarms: dict[str, dict[str, Any]] = {}
-        self.tags: dict[str, dict[str, str]] = {}  # by ARN
+        self.tags = ResourceTags()
 
     def answers(self, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """The answer to a call about composite alarms; None for one moto should answer."""
@@ -25,15 +27,15 @@ class CompositeAlarms:
             names = params.get("AlarmNames")
             found = [a for n, a in self.alarms.items() if names is None or n in names]
             return {"CompositeAlarms": found, "MetricAlarms": []}
-        if operation in ("TagResource", "UntagResource", "ListTagsForResource"):
+        if operation in TAG_OPERATIONS:
             arn = params["ResourceARN"]
-            return self._tags(operation, arn, params) if arn in self.tags else None
+            return self.tags.call(operation, arn, params) if arn in self.tags else None
         return None
 
     def delete(self, names: list[str]) -> None:
         for name in names:
             if self.alarms.pop(name, None) is not None:
-                self.tags.pop(ARN + name, None)
+                self.tags.drop(ARN + name)
 
     def _put(self, params: dict[str, Any]) -> dict[str, Any]:
         name, now = params["AlarmName"], datetime.now(UTC)
@@ -51,17 +53,5 @@ class CompositeAlarms:
             "StateUpdatedTimestamp": now,
             "AlarmConfigurationUpdatedTimestamp": now,
         }
-        tags = self.tags.setdefault(ARN + name, {})
-        tags.update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
-        return {}
-
-    def _tags(self, operation: str, arn: str, params: dict[str, Any]) -> dict[str, Any]:
-        tags = self.tags[arn]
-        if operation == "TagResource":
-            tags.update({t["Key"]: t["Value"] for t in params.get("Tags", [])})
-        elif operation == "UntagResource":
-            for key in params.get("TagKeys", []):
-                tags.pop(key, None)
-        else:
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        self.tags.add(ARN + name, params.get("Tags", []))
         return {}

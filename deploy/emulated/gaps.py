@@ -74,16 +74,6 @@ class Gaps:
         self.cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
         self.calls: list[str] = []  # "service.Operation" of each call answered here
 
-    def reset(self) -> None:
-        with self.lock:
-            self.xray = XRayState()
-            self.autoscaling_tags.clear()
-            self.grace_periods.clear()
-            self.rule_descriptions.clear()
-            self.query_definitions = QueryDefinitions()
-            self.composite_alarms = CompositeAlarms()
-            self.calls.clear()
-
 
 class Handler(BaseHTTPRequestHandler):
     gaps: Gaps  # set on the subclass serve() makes
@@ -182,16 +172,19 @@ class Handler(BaseHTTPRequestHandler):
             with self.gaps.lock:
                 answer = self.gaps.xray.call(operation, request)
         except XRayError as error:
-            self.send_response(error.status)
-            self.send_header("x-amzn-ErrorType", error.code)
-            self._send_json(error.status, {"message": error.message}, "application/json", False)
+            message = {"message": error.message}
+            headers = {"x-amzn-ErrorType": error.code}
+            self._send_json(error.status, message, "application/json", headers)
             return
         self._send_json(200, answer, "application/json")
 
-    def _send_json(self, status: int, document: Any, content_type: str, start: bool = True) -> None:
+    def _send_json(
+        self, status: int, document: Any, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = json.dumps(document, default=_epoch).encode()
-        if start:
-            self.send_response(status)
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

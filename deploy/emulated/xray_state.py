@@ -10,6 +10,8 @@ import time
 import uuid
 from typing import Any
 
+from deploy.emulated.resource_tags import ResourceTags
+
 ACCOUNT, REGION = "123456789012", "us-east-1"  # moto's account, deploy-plan's region
 ARN = f"arn:aws:xray:{REGION}:{ACCOUNT}"
 OPERATIONS = frozenset({
@@ -29,7 +31,7 @@ class XRayState:
     def __init__(self) -> None:
         self.groups: dict[str, dict[str, Any]] = {}  # by ARN
         self.rules: dict[str, dict[str, Any]] = {}  # records by rule name
-        self.tags: dict[str, dict[str, str]] = {}  # by ARN
+        self.tags = ResourceTags()
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -53,7 +55,7 @@ class XRayState:
             | request.get("InsightsConfiguration", {}),
         }
         self.groups[group["GroupARN"]] = group
-        self._tag(group["GroupARN"], request.get("Tags", []))
+        self.tags.add(group["GroupARN"], request.get("Tags", []))
         return {"Group": group}
 
     def get_group(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +71,7 @@ class XRayState:
     def delete_group(self, request: dict[str, Any]) -> dict[str, Any]:
         group = self._group(request)
         del self.groups[group["GroupARN"]]
-        self.tags.pop(group["GroupARN"], None)
+        self.tags.drop(group["GroupARN"])
         return {}
 
     def _group(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +93,7 @@ class XRayState:
         rule.setdefault("Attributes", {})
         now = time.time()
         self.rules[name] = {"SamplingRule": rule, "CreatedAt": now, "ModifiedAt": now}
-        self._tag(rule["RuleARN"], request.get("Tags", []))
+        self.tags.add(rule["RuleARN"], request.get("Tags", []))
         return {"SamplingRuleRecord": self.rules[name]}
 
     def get_sampling_rules(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +109,7 @@ class XRayState:
     def delete_sampling_rule(self, request: dict[str, Any]) -> dict[str, Any]:
         record = self._rule(request.get("RuleName"), request.get("RuleARN"))
         del self.rules[record["SamplingRule"]["RuleName"]]
-        self.tags.pop(record["SamplingRule"]["RuleARN"], None)
+        self.tags.drop(record["SamplingRule"]["RuleARN"])
         return {"SamplingRuleRecord": record}
 
     def _rule(self, name: str | None, arn: str | None) -> dict[str, Any]:
@@ -120,22 +122,13 @@ class XRayState:
     # Tags
 
     def tag_resource(self, request: dict[str, Any]) -> dict[str, Any]:
-        self._known(request["ResourceARN"])
-        self._tag(request["ResourceARN"], request.get("Tags", []))
-        return {}
+        return self.tags.call("TagResource", self._known(request["ResourceARN"]), request)
 
     def untag_resource(self, request: dict[str, Any]) -> dict[str, Any]:
-        tags = self.tags.get(self._known(request["ResourceARN"]), {})
-        for key in request.get("TagKeys", []):
-            tags.pop(key, None)
-        return {}
+        return self.tags.call("UntagResource", self._known(request["ResourceARN"]), request)
 
     def list_tags_for_resource(self, request: dict[str, Any]) -> dict[str, Any]:
-        tags = self.tags.get(self._known(request["ResourceARN"]), {})
-        return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-
-    def _tag(self, arn: str, tags: list[dict[str, str]]) -> None:
-        self.tags.setdefault(arn, {}).update({t["Key"]: t["Value"] for t in tags})
+        return self.tags.call("ListTagsForResource", self._known(request["ResourceARN"]), request)
 
     def _known(self, arn: str) -> str:
         rules = {r["SamplingRule"]["RuleARN"] for r in self.rules.values()}
