@@ -58,38 +58,28 @@ def tofu() -> Path:
     binary = CACHE / "tofu" / TOFU_VERSION / "tofu"
     if not binary.exists():
         source = module_dir(TOFU_MODULE, TOFU_VERSION)
-        _timed(
-            f"building OpenTofu {TOFU_VERSION}",
-            _go,
-            ["build", "-o", str(binary), "./cmd/tofu"],
-            source,
-        )
+        _go_build(f"OpenTofu {TOFU_VERSION}", binary, "./cmd/tofu", source)
     return binary
-
-
-def provider_version() -> str:
-    return (
-        (module_dir(PROVIDER_MODULE, PROVIDER_VERSION) / "version" / "VERSION").read_text().strip()
-    )
 
 
 def provider_mirror() -> Path:
     """A filesystem mirror (OpenTofu's layout) holding the built provider, built once."""
     mirror = CACHE / "tofu-providers" / PROVIDER_VERSION
-    version = provider_version()
+    source = module_dir(PROVIDER_MODULE, PROVIDER_VERSION)
+    version = (source / "version" / "VERSION").read_text().strip()
     binary = mirror / REGISTRY / version / "linux_amd64" / f"terraform-provider-aws_v{version}"
     if not binary.exists():
-        source = _trimmed_copy(module_dir(PROVIDER_MODULE, PROVIDER_VERSION))
-        what = f"building the AWS provider {version} ({len(SERVICES)} services)"
-        _timed(what, _go, ["build", "-o", str(binary), "."], source)
+        what = f"the AWS provider {version} ({len(SERVICES)} services)"
+        _go_build(what, binary, ".", _trimmed_copy(source))
     return mirror
 
 
-def _timed(what: str, step, *args) -> None:  # type: ignore[no-untyped-def]
-    print(f"deploy-plan: {what} (cached after this run)...", file=sys.stderr, flush=True)
+def _go_build(what: str, binary: Path, package: str, source: Path) -> None:
+    print(f"deploy-plan: building {what} (cached after this run)...", file=sys.stderr, flush=True)
     start = time.monotonic()
-    step(*args)
-    print(f"deploy-plan: {what}: {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    _go(["build", "-o", str(binary), package], source)
+    seconds = time.monotonic() - start
+    print(f"deploy-plan: building {what}: {seconds:.0f} s", file=sys.stderr, flush=True)
 
 
 def _trimmed_copy(source: Path) -> Path:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,19 +97,31 @@ def _run_mode(mode: str, tofu: Path, cli_config: Path) -> Report:
             ("apply", ["apply", "-input=false", "-no-color", "tfplan"]),
             ("plan again", ["plan", "-input=false", "-no-color", "-detailed-exitcode"]),
         ]
-        for name, args in steps:
-            stage = _tofu_stage(name, tofu, args, workdir, cli_config, workdir)
-            report.stages.append(stage)
-            _progress(mode, stage)
-            if stage.ok and name in AFTER:
-                stage = AFTER[name](tofu, workdir, cli_config)
-                report.stages.append(stage)
-                _progress(mode, stage)
-            if not stage.ok:
-                break
+        _run_steps(report, steps, tofu, cli_config, workdir, workdir, AFTER)
         report.stages.append(_emulator_calls(emulator))
         _progress(mode, report.stages[-1])
     return report
+
+
+def _run_steps(
+    report: Report,
+    steps: list[tuple[str, list[str]]],
+    tofu: Path,
+    cli_config: Path,
+    cwd: Path,
+    logs: Path,
+    after: Mapping[str, Callable[[Path, Path, Path], Stage]],
+) -> None:
+    """Each tofu command in turn, then the check `after` names for it, until one fails."""
+    for name, args in steps:
+        stages = [_tofu_stage(name, tofu, args, cwd, cli_config, logs)]
+        if stages[0].ok and name in after:
+            stages.append(after[name](tofu, cwd, cli_config))
+        for stage in stages:
+            report.stages.append(stage)
+            _progress(report.mode, stage)
+        if not stages[-1].ok:
+            return
 
 
 def _emulator_calls(emulator: gaps.Gaps) -> Stage:
@@ -257,12 +270,7 @@ def _run_contract_tests(tofu: Path, cli_config: Path) -> Report:
         ("init", ["init", "-input=false", "-no-color"]),
         ("test", ["test", "-no-color", f"-var-file={logs / 'expected.tfvars.json'}"]),
     ]
-    for name, args in steps:
-        stage = _tofu_stage(name, tofu, args, MODULE, cli_config, logs)
-        report.stages.append(stage)
-        _progress("contracts", stage)
-        if not stage.ok:
-            break
+    _run_steps(report, steps, tofu, cli_config, MODULE, logs, {})
     return report
 
 
