@@ -53,21 +53,25 @@ def collector(emulator: str, tmp_path: Any) -> Iterator[str]:
         yield f"http://127.0.0.1:{ports['grpc']}"
 
 
-def emf_counts(emulator: str) -> dict[str, float]:
-    """What CloudWatch would count for the SLO alarm's metrics, from every EMF event received:
-    SampleCount of the duration histogram per status code (the dimension set with
-    http.response.status_code), all of it (service-wide), and that of the items route."""
+def emf_events(emulator: str) -> list[dict[str, Any]]:
+    """Every EMF event the emulator's CloudWatch Logs holds; none before the group exists."""
     logs = boto3.client(
         "logs", endpoint_url=emulator, region_name=AWS["AWS_REGION"],
         aws_access_key_id="testing", aws_secret_access_key="testing",
     )  # fmt: skip
-    counts: dict[str, float] = {"total": 0.0, "items": 0.0}
     try:
         pages = logs.get_paginator("filter_log_events").paginate(logGroupName=LOG_GROUP)
-        events = [json.loads(e["message"]) for page in pages for e in page["events"]]
+        return [json.loads(e["message"]) for page in pages for e in page["events"]]
     except logs.exceptions.ResourceNotFoundException:
-        return counts
-    for event in events:
+        return []
+
+
+def emf_counts(emulator: str) -> dict[str, float]:
+    """What CloudWatch would count for the SLO alarm's metrics, from every EMF event received:
+    SampleCount of the duration histogram per status code (the dimension set with
+    http.response.status_code), all of it (service-wide), and that of the items route."""
+    counts: dict[str, float] = {"total": 0.0, "items": 0.0}
+    for event in emf_events(emulator):
         if DURATION not in event:
             continue
         count = event[DURATION]["Count"]
@@ -130,15 +134,9 @@ def emf_histogram(emulator: str, route: str) -> tuple[list[tuple[float, float]],
     """The route's duration histogram as CloudWatch holds it, the EMF events' Values and Counts
     merged; and the widest ratio between neighbouring bucket values of any one event (each
     export may have its own scale): how far from a value its requests' durations can be."""
-    logs = boto3.client(
-        "logs", endpoint_url=emulator, region_name=AWS["AWS_REGION"],
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
-    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=LOG_GROUP)
-    events = [json.loads(e["message"]) for page in pages for e in page["events"]]
     pairs: list[tuple[float, float]] = []
     ratio = 1.0
-    for event in events:
+    for event in emf_events(emulator):
         if DURATION in event and event.get("http.route") == route:
             histogram = event[DURATION]
             pairs += zip(histogram["Values"], histogram["Counts"], strict=True)

@@ -56,10 +56,11 @@ def test_req_core_tc_op_tiles_are_found_from_every_collection(client: TestClient
 def test_req_core_tile_variables_are_in_the_tile_template(client: TestClient) -> None:
     """/req/core/tc-tilematrix-definition, -tilerow-definition, -tilecol-definition (A.3-A.5):
     the tileset's templated tile link names OGC's three variables, and /api defines them."""
-    [template] = links(tileset(client), "item", MVT)
+    document = tileset(client)
+    [template] = links(document, "item", MVT)
     for variable in ("{tileMatrix}", "{tileRow}", "{tileCol}"):
         assert variable in template
-    [tile_link] = [link for link in tileset(client)["links"] if link["rel"] == "item"]
+    [tile_link] = [link for link in document["links"] if link["rel"] == "item"]
     assert tile_link["templated"] is True
     paths = client.get("/api").json()["paths"]
     [tile_path] = [p for p in paths if p.startswith(f"{PERIMETERS}/tiles") or "{tileRow}" in p]
