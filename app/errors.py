@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
@@ -174,6 +175,20 @@ def unexpected_error(scope: Scope, exc: Exception, trace_header: str | None) -> 
     return _responding(_unexpected, lambda: trace_header)(Request(scope), exc)
 
 
+def registered_handler(
+    handlers: Mapping[Any, Callable[..., Any]], exc: Exception
+) -> Callable[..., Any] | None:
+    """The handler `add_exception_handlers` registered for `exc`'s nearest class, as Starlette's
+    ExceptionMiddleware finds it; None for one only the catch-all `Exception` takes, which
+    app/edge.py answers inside the request's span."""
+    for cls in type(exc).__mro__:
+        if cls is Exception:
+            return None
+        if cls in handlers:
+            return handlers[cls]
+    return None
+
+
 def add_exception_handlers(
     app: FastAPI,
     trace_header: TraceHeader,
@@ -197,6 +212,6 @@ def add_exception_handlers(
     handlers[asyncpg.exceptions.QueryCanceledError] = _database_error
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, _responding(handler, trace_header))
-    # Unhandled exceptions are answered by app/otel/middleware.py, inside the request's span;
+    # Unhandled exceptions are answered by app/edge.py, inside the request's span;
     # this is the last resort for one raised outside it (in the proxy-header middleware, say).
     app.add_exception_handler(Exception, _responding(_unexpected, trace_header))

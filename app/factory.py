@@ -8,18 +8,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
-from starlette_cramjam.middleware import CompressionMiddleware
-from tipg.middleware import CacheControlMiddleware
 
 from app import __version__, ogc
 from app.db.lifespan import Database
+from app.edge import Edge
 from app.errors import add_exception_handlers
-from app.ogc import paths
+from app.ogc.items import NamedRoute
 from app.ogc.metadata import MetadataMiddleware
-from app.otel.middleware import ObserveMiddleware
 from app.otel.telemetry import Telemetry, fastapi_class, setup
-from app.proxy import ProxyHeadersMiddleware
 from app.routes import health
 from app.routes.refresh import refresh_router
 from app.settings import Settings
@@ -27,29 +23,19 @@ from app.settings import Settings
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def _add_middleware(app: FastAPI, settings: Settings, telemetry: Telemetry) -> None:
-    """Added inner-most first (app/ogc's slash-collapsing middleware is already inside them
-    all): the proxy headers are applied before anything reads the URL.
-
-    ObserveMiddleware sits outside compression (it counts the bytes sent) and inside the
-    proxy headers (it logs the client address they name)."""
-    # Inside Cache-Control, which then marks a 304 as it would the 200.
+def _add_middleware(
+    app: FastAPI, settings: Settings, telemetry: Telemetry, first_routes: list[NamedRoute]
+) -> None:
+    """The edge outside app/ogc's metadata memo, which then answers from memory after the proxy
+    headers are applied and the slashes collapsed, and is observed and marked for caching as a
+    rendered answer would be."""
     app.add_middleware(MetadataMiddleware)
     app.add_middleware(
-        CacheControlMiddleware,
-        cachecontrol=settings.api.cache_control,
-        cachecontrol_max_http_code=400,  # errors must not be cached
-        exclude_path=set(paths.NOT_CACHED),
+        Edge,
+        settings=settings,
+        request_metrics=telemetry.request_metrics,
+        first_routes=first_routes,
     )
-    app.add_middleware(CompressionMiddleware, minimum_size=1024, compression_level=6)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.api.cors_origins,
-        allow_methods=["GET", "HEAD", "OPTIONS"],
-        allow_headers=["*"],
-    )
-    app.add_middleware(ObserveMiddleware, request_metrics=telemetry.request_metrics)
-    app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy.forwarded_allow_ips)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,10 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     telemetry = setup(settings.telemetry)
     # The lifespan runs at start-up, by when `database` below is defined.
     app = _new_app(settings, lambda app: _running(app, database, telemetry))
-    catalog_loader = ogc.install(app, settings, telemetry.collection_class)
+    installed = ogc.install(app, settings, telemetry.collection_class)
     database = Database(
         settings,
-        catalog_loader,
+        installed.loader,
         telemetry.connection_class,
         telemetry.observe_pool(lambda: getattr(app.state, "pool", None)),
     )
@@ -70,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api.refresh_token is not None:
         app.include_router(refresh_router(settings.api.refresh_token, database.reload))
     add_exception_handlers(app, telemetry.trace_header, translated=ogc.TIPG_ERRORS)
-    _add_middleware(app, settings, telemetry)
+    _add_middleware(app, settings, telemetry, installed.first_routes)
     return app
 
 

@@ -4,8 +4,8 @@ Behind a load balancer the links we return must use the URL the client used. We 
 `Forwarded` (RFC 7239) or `X-Forwarded-Proto/-Host/-Port/-For`, but only when the TCP peer is in
 FORWARDED_ALLOW_IPS; from anyone else these headers are ignored. uvicorn's own --proxy-headers
 handles neither `X-Forwarded-Host` nor `Forwarded`, and once it has rewritten the peer address
-this middleware could no longer tell who sent the headers, so the server runs with
---no-proxy-headers and this is the one place that trusts a proxy.
+this could no longer tell who sent the headers, so the server runs with --no-proxy-headers and
+this is the one place that trusts a proxy.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import partial
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.memo import remembered
 
@@ -37,8 +37,8 @@ class TrustedPeers:
         self.networks: list[Network] = [
             ipaddress.ip_network(e, strict=False) for e in entries if e != "*"
         ]
-        # Every request asks about its peer, and parsing an address is most of the cost of
-        # this middleware; the peers are few (the load balancer's nodes), so answers are kept.
+        # Every request asks about its peer, and parsing an address is most of what that
+        # costs; the peers are few (the load balancer's nodes), so answers are kept.
         self._answers: dict[Hashable, bool] = {}
 
     def __contains__(self, host: str) -> bool:
@@ -96,22 +96,30 @@ def _parse_x_forwarded(headers: dict[bytes, bytes]) -> Forwarded:
     )
 
 
-class ProxyHeadersMiddleware:
-    """Pure ASGI: rewrites scope scheme, host header and client for trusted peers only."""
+FORWARDING_HEADERS = frozenset(
+    {b"forwarded", *(b"x-forwarded-" + name for name in (b"for", b"proto", b"host", b"port"))}
+)
 
-    def __init__(self, app: ASGIApp, trusted: list[str]) -> None:
-        self.app = app
+
+class ProxyHeaders:
+    """Rewrites a request's scheme, Host header and client for trusted peers only (the edge,
+    app/edge.py, applies it to every request before anything reads the URL)."""
+
+    def __init__(self, trusted: list[str]) -> None:
         self.trusted = TrustedPeers(trusted)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("client") and scope["client"][0] in self.trusted:
-            headers = dict(scope["headers"])
-            raw = headers.get(b"forwarded")
-            forwarded = (
-                _parse_rfc7239(raw.decode("latin-1")) if raw else _parse_x_forwarded(headers)
-            )
-            scope = self._apply(dict(scope), headers, forwarded)
-        await self.app(scope, receive, send)
+    def applied(self, scope: Scope) -> Scope:
+        """The scope as the client sent it to the proxy: a new one when a trusted peer forwarded
+        the request, else `scope` itself."""
+        client = scope.get("client")
+        if not client or client[0] not in self.trusted:
+            return scope
+        if not any(name in FORWARDING_HEADERS for name, _ in scope["headers"]):
+            return scope  # a trusted peer, connecting on its own behalf (a probe, say)
+        headers = dict(scope["headers"])
+        raw = headers.get(b"forwarded")
+        forwarded = _parse_rfc7239(raw.decode("latin-1")) if raw else _parse_x_forwarded(headers)
+        return self._apply(dict(scope), headers, forwarded)
 
     def _apply(self, scope: Scope, headers: dict[bytes, bytes], fwd: Forwarded) -> Scope:
         if fwd.proto and fwd.proto.lower() in DEFAULT_PORTS:

@@ -74,7 +74,7 @@ def _steps(served: Any, bare: Any, target: str) -> dict[str, Step]:
     return {
         "the app as served": lambda: call(served, target),
         "without our middleware": lambda: call(bare, target),
-        "the endpoint alone": lambda: endpoint(Request(dict(scope))),
+        "the endpoint alone": lambda: endpoint.respond(Request(dict(scope))),
         "floor: pool + page statement": floor,
     }
 

@@ -42,8 +42,7 @@ Hooks into tipg's public API:
   (catalog.py); `tipg.database.connect_to_db` opens `app.state.pool` with our asyncpg
   `connection_class`, `reset` and `server_settings` (app/db/lifespan.py).
 - `tipg.factory.features_settings.max_features_per_query`: tipg's own `limit` bound, fixed at
-  import (checked against ours below); `tipg.errors` mapped to statuses (errors.py);
-  `tipg.middleware.CacheControlMiddleware` (app/factory.py).
+  import (checked against ours below); `tipg.errors` mapped to statuses (errors.py).
 
 Private APIs relied upon, each guarded by a test in tests/test_tipg_hooks.py unless named:
 - `tipg.factory.ORJSONResponse` / `GeoJSONResponse` / `create_csv_rows`, the module-level names
@@ -72,6 +71,7 @@ in the OpenTelemetry packages we pin.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 from fastapi import FastAPI
@@ -83,13 +83,12 @@ from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.geojson_items import GeoJsonAnswers
-from app.ogc.items import install_items
+from app.ogc.items import NamedRoute, install_items
 from app.ogc.items_query import PageSizes
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
 from app.ogc.params import collection_params, install_parameter_parsers
 from app.ogc.responses import install_responses
-from app.ogc.slashes import CollapseSlashesMiddleware
 from app.ogc.tiles import install_tiles
 from app.settings import ConfigError, Settings
 
@@ -114,24 +113,28 @@ def _geojson_answers(settings: Settings, factory: LinkCachingFactory) -> GeoJson
     return GeoJsonAnswers(factory, api.feature_links, MatchedCounter(api.number_matched))
 
 
+@dataclass(frozen=True)
+class Installed:
+    loader: CatalogLoader  # fills the catalog (the lifespan runs it)
+    first_routes: list[NamedRoute]  # what the edge (app/edge.py) tries before the app's stack
+
+
 def install(
     app: FastAPI, settings: Settings, collection_class: type[ServedCollection] = ServedCollection
-) -> CatalogLoader:
+) -> Installed:
     """tipg's Features routes with our items endpoints, parsers, links and /api on `app`; return
-    the loader that fills the catalog with `collection_class` objects (the lifespan runs it)."""
+    the loader that fills the catalog with `collection_class` objects, and the items routes."""
     _check_against_tipg(settings)
     # tipg types the dependency as sync; FastAPI awaits an async one just the same.
     lookup = cast(Callable[..., Collection], collection_params)
     install_responses()  # before the factory registers its routes
     features = LinkCachingFactory(title=settings.api.title, collection_dependency=lookup)
     sizes = PageSizes(settings.api.default_page_size, settings.api.max_page_size)
-    described = install_items(app, features.router, sizes, _geojson_answers(settings, features))
+    items = install_items(app, features.router, sizes, _geojson_answers(settings, features))
     app.include_router(features.router, tags=["OGC API - Features"])
     app.include_router(schemas.router)  # Part 5: a collection's schema and sortables
     if settings.api.tiles:
         install_tiles(app, features, lookup)
     install_parameter_parsers(app)
-    install_openapi(app, described)
-    # Outermost: routing sees the collapsed path.
-    app.add_middleware(CollapseSlashesMiddleware)
-    return CatalogLoader(settings, collection_class)
+    install_openapi(app, items.described)
+    return Installed(CatalogLoader(settings, collection_class), items.routes)

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import re
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 SLASHES = re.compile(r"/{2,}")
 
 
-class CollapseSlashesMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "//" in scope["path"]:
-            path = SLASHES.sub("/", scope["path"])
-            scope = {**scope, "path": path, "raw_path": path.encode()}
-        await self.app(scope, receive, send)
+def collapsed(scope: Scope) -> Scope:
+    """The scope with its path's runs of slashes collapsed: a new one, or `scope` itself."""
+    if "//" not in scope["path"]:
+        return scope
+    path = SLASHES.sub("/", scope["path"])
+    return {**scope, "path": path, "raw_path": path.encode()}

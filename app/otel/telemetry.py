@@ -56,7 +56,7 @@ from app.otel.endpoint import endpoint_for
 from app.otel.exporters import exporter, metric_preferences
 from app.otel.freshness import observe_freshness
 from app.otel.logs import exclude_telemetry_logs
-from app.otel.middleware import RequestMetrics
+from app.otel.observer import RequestMetrics
 from app.otel.pool_metrics import observe_pool
 from app.otel.resource import build_resource
 from app.otel.sampling_poller import SamplingPoller, SamplingProxyClient

@@ -1,10 +1,11 @@
-"""Per-request observations: the server span, the access log line, request metrics, the trace id
-header, and the 500 for an unhandled exception (inside the span, so it carries the trace id).
+"""Per-request observations: the server span, the access log line, request metrics and the trace
+id header.
 
-One pure-ASGI middleware, just inside the proxy-header middleware (so it sees the client address
-through trusted proxies); the log line and the response header carry the span's ids. It reads
-the route template that the router leaves in the scope, so metric and log attributes never hold a
-raw path, id or query string.
+Driven by the edge (app/edge.py), after the trusted proxy's headers are applied (so it sees the
+client address they name); the edge answers an unhandled exception inside the span, so its 500
+carries the trace id. The log line and the response header carry the span's ids. The route
+template that the router leaves in the scope names the request, so metric and log attributes
+never hold a raw path, id or query string.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from collections.abc import Iterable
 from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
-from app.errors import unexpected_error
 from app.otel.access_log import AccessLog
 from app.otel.server_span import finish_server_span, start_server_span
 from app.otel.xray import HEADER, current_trace_header
@@ -63,100 +63,87 @@ def route_of(scope: Scope) -> str | None:
     return getattr(route, "path", None)
 
 
-class _Response:
-    __slots__ = ("status", "bytes", "started")
+class RequestObservation:
+    """One request's observation, from `Observer.begin` to `Observer.end`."""
 
-    def __init__(self) -> None:
+    __slots__ = ("start", "method", "span", "token", "status", "bytes", "started")
+
+    def __init__(self, method: str, span: trace.Span | None) -> None:
+        self.start = time.perf_counter()
+        self.method = method
+        self.span = span
+        self.token = context.attach(trace.set_span_in_context(span)) if span is not None else None
         self.status = 500  # what the client gets if nothing is sent before an exception
         self.bytes = 0
         self.started = False
 
 
-class ObserveMiddleware:
-    def __init__(self, app: ASGIApp, request_metrics: RequestMetrics | None) -> None:
-        self.app = app
+class Observer:
+    """Per-request observations, driven by the edge (app/edge.py): `begin` before the app runs,
+    `sent` for each response message, `end` after it (in a `finally`)."""
+
+    def __init__(self, request_metrics: RequestMetrics | None) -> None:
         self.metrics = request_metrics
         self.traced = request_metrics is not None
         self.access_log = AccessLog()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
+    def begin(self, scope: Scope) -> RequestObservation:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
         span = start_server_span(scope, method) if self.traced else None
-        token = context.attach(trace.set_span_in_context(span)) if span is not None else None
-        response = _Response()
-        try:
-            await self._serve(scope, receive, send, response, method)
-        finally:
-            seconds = time.perf_counter() - start
-            route = route_of(scope)
-            if self.metrics:
-                self._record(method, scope["scheme"], route, response.status, seconds)
-            if span is not None:
-                span.set_attribute("http.response.body.size", response.bytes)
-                finish_server_span(span, method, route, response.status)
-            self._log_access(scope, route, response, seconds)
-            if token is not None:
-                context.detach(token)
-
-    async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, response: _Response, method: str
-    ) -> None:
-        async def send_observed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response.started = True
-                response.status = message["status"]
-                if self.traced:
-                    _add_trace_header(message)
-            elif message["type"] == "http.response.body":
-                response.bytes += len(message.get("body", b""))
-            await send(message)
-
-        in_flight = (method, scope["scheme"])
         if self.metrics:
-            self.metrics.in_flight[in_flight] += 1
-        try:
-            await self.app(scope, receive, send_observed)
-        except Exception as exc:
-            # Inside the span, so the 500 carries the trace id like every other error.
-            if response.started:
-                raise
-            response_for = unexpected_error(scope, exc, current_trace_header())
-            await response_for(scope, receive, send_observed)
-        finally:
-            if self.metrics:
-                self.metrics.in_flight[in_flight] -= 1
+            self.metrics.in_flight[(method, scope["scheme"])] += 1
+        return RequestObservation(method, span)
+
+    def sent(self, observation: RequestObservation, message: Message) -> None:
+        """Called with every message the app sends, before it is sent on."""
+        if message["type"] == "http.response.start":
+            observation.started = True
+            observation.status = message["status"]
+            if self.traced:
+                _add_trace_header(message)
+        elif message["type"] == "http.response.body":
+            observation.bytes += len(message.get("body", b""))
+
+    def end(self, scope: Scope, observation: RequestObservation) -> None:
+        seconds = time.perf_counter() - observation.start
+        route = route_of(scope)
+        if self.metrics:
+            self.metrics.in_flight[(observation.method, scope["scheme"])] -= 1
+            self._record(observation, scope["scheme"], route, seconds)
+        if observation.span is not None:
+            observation.span.set_attribute("http.response.body.size", observation.bytes)
+            finish_server_span(observation.span, observation.method, route, observation.status)
+        self._log_access(scope, route, observation, seconds)
+        if observation.token is not None:
+            context.detach(observation.token)
 
     def _log_access(
-        self, scope: Scope, route: str | None, response: _Response, seconds: float
+        self, scope: Scope, route: str | None, observation: RequestObservation, seconds: float
     ) -> None:
         client = scope.get("client")
         self.access_log.write(
             scope["method"],
             scope["path"],
-            response.status,
+            observation.status,
             {
                 "http.request.method": scope["method"],
                 "http.route": route,
                 "url.path": scope["path"],
-                "http.response.status_code": response.status,
+                "http.response.status_code": observation.status,
                 "duration_ms": round(seconds * 1000, 2),
-                "http.response.body.size": response.bytes,
+                "http.response.body.size": observation.bytes,
                 "client.address": client[0] if client else None,
             },
         )
 
     def _record(
-        self, method: str, scheme: str, route: str | None, status: int, seconds: float
+        self, observation: RequestObservation, scheme: str, route: str | None, seconds: float
     ) -> None:
         assert self.metrics is not None
         attributes: dict[str, str | int] = {
-            "http.request.method": method,
+            "http.request.method": observation.method,
             "url.scheme": scheme,
-            "http.response.status_code": status,
+            "http.response.status_code": observation.status,
         }
         if route is not None:
             attributes["http.route"] = route

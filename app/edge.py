@@ -1,0 +1,167 @@
+"""The edge: what every HTTP request goes through before routing and after its answer, in one
+pure-ASGI pass (one call, one `send` wrapper).
+
+It used to be six middleware, one per concern; each layer is a call and a wrapped `send` per
+message, and together they cost a quarter of an item request's CPU (bench.layers). Here, in
+order: the trusted proxy's headers (proxy.py), doubled slashes collapsed (app/ogc/slashes.py),
+the observation (app/otel/observer.py: server span, metrics, access line, trace id header), and
+Cache-Control. An unhandled exception is answered here, inside the span, so its 500 carries the
+trace id like every other error.
+
+CORS and compression are Starlette's and cramjam's own middleware, entered only by a request
+that names an `Origin` or an `Accept-Encoding` header: both pass any other request through
+untouched, so skipping them changes nothing but the cost.
+
+Innermost, the first routes: the items and item routes (app/ogc/items.py), the requests nearly
+every client makes, are tried here before the app's own stack (FastAPI's and Starlette's five
+middleware, the router, the metadata memo), which they do not need: ~40 us of an item request.
+They are the very routes the app's router holds (for its names, /api and 405s): one route, one
+endpoint, found first; their errors answered by the handlers the app registered (errors.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Sequence
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_cramjam.middleware import CompressionMiddleware
+
+from app.errors import registered_handler, unexpected_error
+from app.ogc.paths import NOT_CACHED
+from app.ogc.slashes import collapsed
+from app.otel.observer import Observer, RequestMetrics
+from app.otel.xray import current_trace_header
+from app.proxy import ProxyHeaders
+from app.settings import Settings
+
+CACHED_METHODS = frozenset({"GET", "HEAD"})
+CACHED_STATUSES = range(400)  # errors must not be cached
+CACHE_CONTROL = b"cache-control"
+
+
+class CacheControl:
+    """The configured Cache-Control on a successful GET or HEAD, unless the path is one whose
+    answers change with the data (paths.NOT_CACHED) or the app set one itself."""
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value.encode("latin-1") if value else None
+        self.not_cached = re.compile("|".join(f"(?:{path})" for path in sorted(NOT_CACHED)))
+
+    def mark(self, scope: Scope, start: Message) -> None:
+        if self.value is None or start["status"] not in CACHED_STATUSES:
+            return
+        if scope["method"] not in CACHED_METHODS or self.not_cached.match(scope["path"]):
+            return
+        headers = start.setdefault("headers", [])
+        if any(name.lower() == CACHE_CONTROL for name, _ in headers):
+            return
+        start["headers"] = [*headers, (CACHE_CONTROL, self.value)]
+
+
+class FirstRoutes:
+    """`routes` tried before `app`; a full match is handled here, anything else goes on."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child)
+                await _answered(route, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _answered(route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+    """The route's answer; a failure the app has a handler for answered by that handler, as the
+    app's ExceptionMiddleware would, while nothing of the response has been sent."""
+    started = False
+
+    async def send_on(message: Message) -> None:
+        nonlocal started
+        started = True
+        await send(message)
+
+    try:
+        await route.handle(scope, receive, send_on)
+    except Exception as exc:
+        handler = registered_handler(scope["app"].exception_handlers, exc)
+        if handler is None or started:
+            raise
+        response = handler(Request(scope, receive), exc)
+        if inspect.isawaitable(response):  # Starlette takes handlers of either kind
+            response = await response
+        await response(scope, receive, send_on)
+
+
+class Edge:
+    """The one middleware (factory.py adds it): see the module's docstring."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        request_metrics: RequestMetrics | None,
+        first_routes: Sequence[Route],
+    ) -> None:
+        self.proxy = ProxyHeaders(settings.proxy.forwarded_allow_ips)
+        self.observer = Observer(request_metrics)
+        self.cache_control = CacheControl(settings.api.cache_control)
+        self.inner = _inner_apps(FirstRoutes(app, first_routes), settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner[False, False](scope, receive, send)  # the first routes are http
+            return
+        scope = collapsed(self.proxy.applied(scope))
+        observation = self.observer.begin(scope)
+
+        async def send_on(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.cache_control.mark(scope, message)
+            self.observer.sent(observation, message)
+            await send(message)
+
+        try:
+            await self.inner[_named(scope, b"origin"), _named(scope, b"accept-encoding")](
+                scope, receive, send_on
+            )
+        except Exception as exc:
+            if observation.started:
+                raise
+            await unexpected_error(scope, exc, current_trace_header())(scope, receive, send_on)
+        finally:
+            self.observer.end(scope, observation)
+
+
+def _named(scope: Scope, header: bytes) -> bool:
+    return any(name == header for name, _ in scope["headers"])
+
+
+def _inner_apps(app: ASGIApp, settings: Settings) -> dict[tuple[bool, bool], ASGIApp]:
+    """The app behind the edge, by (has Origin, has Accept-Encoding): CORS outside compression,
+    each only where its header is."""
+
+    def cors(inner: ASGIApp) -> ASGIApp:
+        return CORSMiddleware(
+            inner,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["*"],
+        )
+
+    compressed = CompressionMiddleware(app, minimum_size=1024, compression_level=6)
+    return {
+        (False, False): app,
+        (True, False): cors(app),
+        (False, True): compressed,
+        (True, True): cors(compressed),
+    }

@@ -1,0 +1,51 @@
+"""The edge (app/edge.py): the items and item routes it tries first are the router's own, and a
+request they do not take goes on to the app as before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+from app.edge import Edge
+
+ITEMS = "/collections/public.fire_perimeters/items"
+
+
+def _first_routes(app: Any) -> list[Route]:
+    [edge] = [m for m in app.user_middleware if m.cls is Edge]
+    return list(edge.kwargs["first_routes"])
+
+
+def test_the_first_routes_are_the_routers_items_and_item_routes(
+    make_app: Callable[..., Any],
+) -> None:
+    app = make_app()
+    first = _first_routes(app)
+    assert [route.name for route in first] == ["items", "item"]
+    assert all(any(route is held for held in app.router.routes) for route in first)
+
+
+def test_a_wrong_method_on_a_first_route_is_the_routers_405(client: TestClient) -> None:
+    for path in (ITEMS, f"{ITEMS}/1"):
+        response = client.post(path)
+        assert response.status_code == 405, path
+        assert response.json()["code"] == "MethodNotAllowed"
+
+
+def test_head_is_answered_by_the_first_routes_as_get_is(client: TestClient) -> None:
+    get, head = client.get(f"{ITEMS}/1"), client.head(f"{ITEMS}/1")
+    assert head.status_code == get.status_code == 200
+    assert head.headers["etag"] == get.headers["etag"]
+    assert head.content == b""
+
+
+def test_an_error_on_a_first_route_is_answered_by_the_registered_handler(
+    client: TestClient,
+) -> None:
+    response = client.get(ITEMS, params={"bbox": "1,2,3"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "InvalidParameterValue"
+    assert "cache-control" not in response.headers
