@@ -10,8 +10,9 @@ import orjson
 import pytest
 from starlette.requests import Request
 
-from app.ogc.envelopes import Envelopes
+from app.ogc.envelopes import Envelopes, _filled, with_query
 from app.ogc.geojson_sql import GeoJsonPage
+from app.ogc.items_query import CURSOR
 from app.ogc.links import LinkCachingFactory
 
 COLLECTION = "public.fire_perimeters"
@@ -87,3 +88,31 @@ def test_page_parts_are_kept_per_query(make_app: Callable[..., Any], envelopes: 
     three = envelopes.page_parts(_request(app, b"limit=3"), collection)
     assert two is envelopes.page_parts(_request(app, b"limit=2"), collection)
     assert b"limit=2" in two.first_links and b"limit=3" in three.first_links
+
+
+QUERIES = [
+    b"",
+    b"limit=2",
+    b"limit=2&offset=4&bbox=1,2,3,4",
+    b"offset=2&f=json&offset=3",
+    b"after=9",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_paging_hrefs_from_templates_are_those_urlencode_builds(
+    make_app: Callable[..., Any], envelopes: Envelopes, query: bytes
+) -> None:
+    request = _request(make_app(), query)
+    parts = envelopes.page_parts(request, _Collection(COLLECTION, "Perimeters", None))
+    pairs = request.query_params.multi_items()
+    items_url = f"https://example.org/collections/{COLLECTION}/items"
+    without_offset = {k: v for k, v in pairs if k != "offset"}
+    for value in [0, 7, -1, "abc", "a b/é&x=1"]:
+        expected = {
+            parts.next_by_offset: {**dict(pairs), "offset": str(value)},
+            parts.next_by_cursor: {**without_offset, CURSOR: str(value)},
+            parts.previous: {**without_offset, "offset": str(value)},
+        }
+        for template, query_dict in expected.items():
+            assert _filled(template, value) == with_query(items_url, query_dict)

@@ -137,6 +137,15 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
     return Expr(condition if where is None else {"op": "and", "args": [where.to_json(), condition]})
 
 
+def _filtering(filters: dict[str, Any]) -> bool:
+    """Whether cql_where would write a condition for these arguments: tipg's (and ours) writes
+    none without a filter, ids, properties, bbox or datetime (geom and dt only name columns)."""
+    get = filters.get
+    return bool(get("cql") is not None or get("ids") or get("properties") or get("datetime")) or (
+        get("bbox") is not None
+    )
+
+
 class ServedCollection(PgCollection):
     # Statements by what shapes them (shaped_statement): the same text for every id or page.
     _statements: dict[Hashable, str] = PrivateAttr(default_factory=dict)
@@ -226,7 +235,7 @@ class ServedCollection(PgCollection):
         if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
             raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
         # An item read by its key parameter (PageRequest.key) has no other condition.
-        where = None if page.key is not None else self.cql_where(**filters)
+        where = self.cql_where(**filters) if page.key is None and _filtering(filters) else None
         if where is not None or page.cursor is not None:
             page = replace(page, where=_and(where, page.cursor))
         sql, params = self.shaped_statement(page) or page_sql(self, page)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import orjson
 from starlette.requests import Request
@@ -69,8 +69,10 @@ class PageParts:
     head: bytes  # `{"type":"FeatureCollection","id":…,"title":…,"description":…,`
     first_links: bytes  # the collection and self links: JSON objects, comma-separated
     alternates: bytes  # the alternate links, likewise
-    items_url: str  # for the paging links
-    pairs: Pairs  # the query, as its paging links keep it
+    # The paging links' hrefs, cut where the next offset or cursor goes (paging_links).
+    next_by_offset: tuple[str, ...]
+    next_by_cursor: tuple[str, ...]
+    previous: tuple[str, ...]
 
     def document(self, page: GeoJsonPage, paging: list[dict[str, str]]) -> bytes:
         counts = b'"numberMatched":%d,' % page.matched if page.matched is not None else b""
@@ -127,7 +129,8 @@ class Envelopes:
         }
         alternates = _alternate_links(pairs, items_url)
         head_bytes = orjson.dumps(head)[:-1] + b","
-        return PageParts(head_bytes, _members(first), _members(alternates), items_url, pairs)
+        paging = _paging_templates(items_url, pairs)
+        return PageParts(head_bytes, _members(first), _members(alternates), *paging)
 
     def _item_links(
         self, request: Request, collection_id: str, item_id: str
@@ -148,32 +151,41 @@ class Envelopes:
         return tuple(orjson.dumps(links).split(MARKER_JSON))
 
 
-def _next_query(
-    pairs: Pairs, page: GeoJsonPage, offset: int, order: Order | None
-) -> dict[str, str]:
-    """The next page's query: after the last id when ordered by the key (keyset.py), else
-    the next offset."""
+def _paging_templates(items_url: str, pairs: Pairs) -> tuple[tuple[str, ...], ...]:
+    """The next page's href by offset and by cursor (keyset.py), the previous page's by offset:
+    the query kept, its offset (or cursor) set to a marker, cut where the marker stands."""
     query = dict(pairs)
-    if order is None:
-        return {**query, "offset": str(offset + page.returned)}
+    by_offset = {**query, "offset": ID_MARKER}
     query.pop("offset", None)
-    last = page.id_range[1] if order == "asc" else page.id_range[0]
-    return {**query, CURSOR: str(last)}
+    by_cursor = {**query, CURSOR: ID_MARKER}
+    previous = {k: v for k, v in pairs if k != "offset"} | {"offset": ID_MARKER}
+    marker = quote_plus(ID_MARKER)
+    hrefs = (with_query(items_url, q) for q in (by_offset, by_cursor, previous))
+    return tuple(tuple(href.split(marker)) for href in hrefs)
+
+
+def _filled(template: tuple[str, ...], value: Any) -> str:
+    """The href with `value` where the marker stood, encoded as urlencode would encode it."""
+    return (str(value) if type(value) is int else quote_plus(str(value))).join(template)
 
 
 def paging_links(
     parts: PageParts, page: GeoJsonPage, page_at: tuple[int, int], order: Order | None
 ) -> list[dict[str, str]]:
-    """next while a feature follows the page; prev for a page reached by offset."""
+    """next while a feature follows the page: the next offset, or after the last id when the
+    page is ordered by the key (keyset.py); prev for a page reached by offset."""
     limit, offset = page_at
     links = []
     if page.more:
-        href = with_query(parts.items_url, _next_query(parts.pairs, page, offset, order))
+        if order is None:
+            href = _filled(parts.next_by_offset, offset + page.returned)
+        else:
+            last = page.id_range[1] if order == "asc" else page.id_range[0]
+            href = _filled(parts.next_by_cursor, last)
         links.append(link("next", href, GEOJSON, "Next page"))
     if offset:
-        before = {k: v for k, v in parts.pairs if k != "offset"}
-        before["offset"] = str(max(offset - limit, 0))
-        links.append(link("prev", with_query(parts.items_url, before), GEOJSON, "Previous page"))
+        href = _filled(parts.previous, max(offset - limit, 0))
+        links.append(link("prev", href, GEOJSON, "Previous page"))
     return links
 
 
