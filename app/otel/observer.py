@@ -16,12 +16,13 @@ from collections.abc import Iterable
 
 from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
-from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope
 
 from app.otel.access_log import AccessLog
 from app.otel.server_span import finish_server_span, start_server_span
 from app.otel.xray import HEADER, current_trace_header
+
+HEADER_NAME = HEADER.lower().encode()
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 # The OpenTelemetry semantic conventions' advice for http.server.request.duration, in seconds.
@@ -110,9 +111,10 @@ class Observer:
         if self.metrics:
             self.metrics.in_flight[(observation.method, scope["scheme"])] -= 1
             self._record(observation, scope["scheme"], route, seconds)
-        if observation.span is not None:
-            observation.span.set_attribute("http.response.body.size", observation.bytes)
-            finish_server_span(observation.span, observation.method, route, observation.status)
+        span = observation.span
+        if span is not None and span.is_recording():  # an unsampled span's end does nothing
+            span.set_attribute("http.response.body.size", observation.bytes)
+            finish_server_span(span, observation.method, route, observation.status)
         self._log_access(scope, route, observation, seconds)
         if observation.token is not None:
             context.detach(observation.token)
@@ -152,5 +154,5 @@ class Observer:
 
 def _add_trace_header(message: Message) -> None:
     header = current_trace_header()
-    if header is not None:
-        MutableHeaders(scope=message)[HEADER] = header
+    if header is not None:  # appended: no one else sets it
+        message["headers"] = [*message.get("headers", ()), (HEADER_NAME, header.encode())]
