@@ -1,5 +1,6 @@
-"""Where one request's CPU goes, layer by layer: the app as served, then without its middleware,
-then our endpoint called alone, then the bare page statement, in-process and interleaved.
+"""Where one request's CPU goes, layer by layer: the app as served, then its items or item route
+alone (no edge: app/edge.py), then our endpoint's function alone (no response sent), then the
+bare page statement, in-process and interleaved.
 
     DATABASE_URL=... .venv/bin/python -m bench.layers [PATH]     # default: items/5 of perimeters
 
@@ -7,9 +8,10 @@ Untraced (OTEL_SDK_DISABLED), on `wfs3_bench` (make bench's data), logging as th
 (to /dev/null). PATH is an items or item path whose statement has no filter (the floor replays
 the statement our endpoint built). Each line is this process's CPU
 per request (the minimum over ROUNDS of REQUESTS), so the differences between lines are what a
-layer costs one uvicorn worker: the middleware stack, Starlette's and FastAPI's own layers and
-routing, our endpoint's Python, and the floor (pool acquire + the page statement, as
-bench/floor.py runs it). No HTTP: uvicorn's own parsing is the same for every server.
+layer costs one uvicorn worker: FastAPI's and Starlette's entry and the edge (proxy headers,
+observation, access line, Cache-Control), the response sent, our endpoint's Python, and the floor
+(pool acquire + the page statement, as bench/floor.py runs it). No HTTP: uvicorn's own parsing
+is the same for every server.
 """
 
 from __future__ import annotations
@@ -37,14 +39,9 @@ ITEM = "/collections/public.fire_perimeters/items/5"
 Step = Callable[[], Awaitable[Any]]
 
 
-def _without_middleware(mode: str) -> Any:
-    app = build(mode)
-    app.user_middleware = []  # what factory.py and ogc.install added
-    return app
-
-
 def _scope(app: Any, target: str) -> dict[str, Any]:
-    """What routing leaves in the scope for `target`: our endpoint and its path parameters."""
+    """What routing leaves in the scope for `target`: our route, its endpoint and its path
+    parameters."""
     path, _, query = target.partition("?")
     scope: dict[str, Any] = {
         "type": "http", "method": "GET", "scheme": "http", "path": path, "root_path": "",
@@ -54,13 +51,21 @@ def _scope(app: Any, target: str) -> dict[str, Any]:
     for route in app.router.routes[:2]:  # items.py puts the items and item routes first
         match, child = route.matches(scope)
         if match is Match.FULL:
-            return {**scope, **child}
+            return {**scope, **child, "route": route}
     raise SystemExit(f"{target} is not an items or item path")
 
 
-def _steps(served: Any, bare: Any, target: str) -> dict[str, Step]:
+async def _nothing_received() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _sent_nowhere(message: dict[str, Any]) -> None:
+    pass
+
+
+def _steps(served: Any, target: str) -> dict[str, Step]:
     scope = _scope(served, target)
-    endpoint, params = scope["endpoint"], scope["path_params"]
+    route, endpoint, params = scope["route"], scope["endpoint"], scope["path_params"]
     pool = served.state.pool
     collection = served.state.collection_catalog["collections"][params["collectionId"]]
     key = [int(params["itemId"])] if "itemId" in params else []
@@ -73,7 +78,7 @@ def _steps(served: Any, bare: Any, target: str) -> dict[str, Step]:
 
     return {
         "the app as served": lambda: call(served, target),
-        "without our middleware": lambda: call(bare, target),
+        "its route alone": lambda: route.handle(dict(scope), _nothing_received, _sent_nowhere),
         "the endpoint alone": lambda: endpoint.respond(Request(dict(scope))),
         "floor: pool + page statement": floor,
     }
@@ -87,9 +92,9 @@ async def _cpu(step: Step) -> float:
 
 
 async def main(target: str) -> None:
-    served, bare = build("off"), _without_middleware("off")
-    async with served.router.lifespan_context(served), bare.router.lifespan_context(bare):
-        steps = _steps(served, bare, target)
+    served = build("off")
+    async with served.router.lifespan_context(served):
+        steps = _steps(served, target)
         for step in steps.values():
             for _ in range(200):  # warm-up: pools, statement memos, PostgreSQL's caches
                 await step()
