@@ -5,7 +5,8 @@
 - app/otel: telemetry, built once into one object that the factory hands to the others.
 - app/routes: our own routes (health probes, catalog refresh).
 - At the top: settings (the environment, read once), errors (one JSON shape), proxy (trusted
-  forwarded headers), factory (composes the above) and main (uvicorn's entry point).
+  forwarded headers), edge (the one middleware every request goes through), factory (composes
+  the above) and main (uvicorn's entry point).
 """
 
 __version__ = "0.1.0"
