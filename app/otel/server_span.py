@@ -11,10 +11,8 @@ that X-Ray and the dashboards use. /healthz and /readyz get none.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.asgi import asgi_getter
+from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from starlette.types import Scope
 
@@ -30,6 +28,43 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+class _HeaderGetter(Getter[dict[str, list[str]]]):
+    """Reads _propagation_headers, whose names are lower case, as asgi_getter reads a scope."""
+
+    def get(self, carrier: dict[str, list[str]], key: str) -> list[str] | None:
+        return carrier.get(key.lower())
+
+    def keys(self, carrier: dict[str, list[str]]) -> list[str]:
+        return list(carrier)
+
+
+HEADER_GETTER = _HeaderGetter()
+# The global propagator last seen, and the header names it reads (kept, so never another's).
+_fields: list[tuple[TextMapPropagator, frozenset[bytes]]] = []
+
+
+def _propagation_headers(scope: Scope, propagator: TextMapPropagator) -> dict[str, list[str]]:
+    """The request's headers that `propagator` reads (its `fields`), gathered in one
+    pass: asgi_getter scanned and decoded every header on each of the propagators' three
+    lookups, a quarter of an unsampled span's cost."""
+    if not _fields or _fields[0][0] is not propagator:
+        _fields[:] = [(propagator, frozenset(f.lower().encode() for f in propagator.fields))]
+    names = _fields[0][1]
+    found: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        if name in names:
+            found.setdefault(name.decode("latin-1"), []).append(_decoded(value))
+    return found
+
+
+def _decoded(value: bytes) -> str:
+    """As asgi_getter decodes a header value."""
+    try:
+        return value.decode("utf-8")
+    except ValueError:
+        return value.decode("unicode_escape")
+
+
 def start_server_span(scope: Scope, method: str) -> Span | None:
     """A SERVER span continuing the caller's trace (X-Ray or W3C headers), or None for probes.
 
@@ -38,7 +73,9 @@ def start_server_span(scope: Scope, method: str) -> Span | None:
     """
     if scope["path"] in EXCLUDED_PATHS:
         return None
-    context = propagate.extract(cast(dict[str, Any], scope), getter=asgi_getter)
+    propagator = propagate.get_global_textmap()
+    headers = _propagation_headers(scope, propagator)
+    context = propagator.extract(headers, getter=HEADER_GETTER)
     attributes = {
         "http.request.method": method,
         "url.path": scope["path"],
