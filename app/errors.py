@@ -213,5 +213,5 @@ def add_exception_handlers(
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, _responding(handler, trace_header))
     # Unhandled exceptions are answered by app/edge.py, inside the request's span;
-    # this is the last resort for one raised outside it (in the proxy-header middleware, say).
+    # this is the last resort for one raised outside it (in the edge's own steps, say).
     app.add_exception_handler(Exception, _responding(_unexpected, trace_header))

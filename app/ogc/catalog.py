@@ -140,10 +140,8 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
 def _filtering(filters: dict[str, Any]) -> bool:
     """Whether cql_where would write a condition for these arguments: tipg's (and ours) writes
     none without a filter, ids, properties, bbox or datetime (geom and dt only name columns)."""
-    get = filters.get
-    return bool(get("cql") is not None or get("ids") or get("properties") or get("datetime")) or (
-        get("bbox") is not None
-    )
+    given = [filters.get(name) for name in ("ids", "properties", "datetime")]
+    return filters.get("cql") is not None or filters.get("bbox") is not None or any(given)
 
 
 class ServedCollection(PgCollection):

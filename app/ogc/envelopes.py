@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import quote_plus, urlencode
@@ -30,7 +29,13 @@ from app.ogc.geojson_sql import GeoJsonPage
 from app.ogc.items_query import CURSOR
 from app.ogc.keyset import Order
 from app.ogc.links import ID_MARKER, LinkCachingFactory, base_url_inputs
-from app.ogc.responses import ITEMS_FORMATS, OTHER_FORMATS, add_alternates, format_queries
+from app.ogc.responses import (
+    ITEMS_FORMATS,
+    OTHER_FORMATS,
+    add_alternates,
+    format_queries,
+    time_stamp,
+)
 
 GEOJSON = MediaType.geojson.value
 ALTERNATES = [*OTHER_FORMATS[GEOJSON], *ITEMS_FORMATS]  # (f, media type, title) of the others
@@ -57,10 +62,6 @@ def _members(value: Any) -> bytes:
     return orjson.dumps(value)[1:-1]
 
 
-def _time_stamp() -> bytes:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z").encode()
-
-
 @dataclass(frozen=True)
 class PageParts:
     """What an items page's document holds for every page of the same collection, base URL and
@@ -76,7 +77,7 @@ class PageParts:
 
     def document(self, page: GeoJsonPage, paging: list[dict[str, str]]) -> bytes:
         counts = b'"numberMatched":%d,' % page.matched if page.matched is not None else b""
-        counts += b'"numberReturned":%d,"timeStamp":"%s",' % (page.returned, _time_stamp())
+        counts += b'"numberReturned":%d,"timeStamp":"%s",' % (page.returned, time_stamp().encode())
         links = [self.first_links, _members(paging), self.alternates]
         joined = b",".join(part for part in links if part)
         # One join: the features (megabytes on a big page) are copied once, not once per `+`.

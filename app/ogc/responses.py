@@ -74,12 +74,16 @@ def add_alternates(content: Any) -> Any:
     return content
 
 
+def time_stamp() -> str:
+    """Now, as an items response's timeStamp: RFC 3339, UTC, milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def add_time_stamp(content: Any) -> Any:
     """/req/core/fc-timeStamp: an items response may say when it was generated (RFC 3339, UTC);
     the OGC suite checks the time-dependent requirements only when it does."""
     if isinstance(content, dict) and content.get("type") == "FeatureCollection":
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        content.setdefault("timeStamp", now.replace("+00:00", "Z"))
+        content.setdefault("timeStamp", time_stamp())
     return content
 
 

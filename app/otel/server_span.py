@@ -11,6 +11,8 @@ that X-Ray and the dashboards use. /healthz and /readyz get none.
 
 from __future__ import annotations
 
+import functools
+
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, StatusCode
@@ -39,17 +41,18 @@ class _HeaderGetter(Getter[dict[str, list[str]]]):
 
 
 HEADER_GETTER = _HeaderGetter()
-# The global propagator last seen, and the header names it reads (kept, so never another's).
-_fields: list[tuple[TextMapPropagator, frozenset[bytes]]] = []
+
+
+@functools.lru_cache(maxsize=4)  # one global propagator, kept: never another's names by its id
+def _field_names(propagator: TextMapPropagator) -> frozenset[bytes]:
+    return frozenset(field.lower().encode() for field in propagator.fields)
 
 
 def _propagation_headers(scope: Scope, propagator: TextMapPropagator) -> dict[str, list[str]]:
     """The request's headers that `propagator` reads (its `fields`), gathered in one
     pass: asgi_getter scanned and decoded every header on each of the propagators' three
     lookups, a quarter of an unsampled span's cost."""
-    if not _fields or _fields[0][0] is not propagator:
-        _fields[:] = [(propagator, frozenset(f.lower().encode() for f in propagator.fields))]
-    names = _fields[0][1]
+    names = _field_names(propagator)
     found: dict[str, list[str]] = {}
     for name, value in scope["headers"]:
         if name in names:
