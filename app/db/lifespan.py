@@ -23,12 +23,11 @@ import asyncpg
 from fastapi import FastAPI
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.metrics import Histogram
 from opentelemetry.trace import StatusCode
 from tipg.database import connect_to_db
 from tipg.settings import PostgresSettings as TipgPostgresSettings
 
-from app.db.pool import BoundedPool
+from app.db.pool import BoundedPool, WaitRecorder
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class Database:
     settings: Settings
     load_catalog: CatalogLoad
     connection_class: type[asyncpg.Connection] = asyncpg.Connection
-    pool_wait: Histogram | None = None
+    pool_wait: WaitRecorder | None = None
 
     async def open_pool(self, app: FastAPI) -> None:
         params = self.settings.database.connection()

@@ -10,21 +10,27 @@ retry, instead of holding its socket open. When telemetry is on, each wait is al
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
-from opentelemetry.metrics import Histogram
 
 from app.errors import PoolExhausted
 
 POOL_NAME = {"db.client.connection.pool.name": "veda-wfs3"}
 
 
+class WaitRecorder(Protocol):
+    """Where waits go: a histogram (app/otel/pool_metrics.py's, deferred)."""
+
+    def record(self, value: float, attributes: Mapping[str, Any]) -> None: ...
+
+
 class _Acquire:
     __slots__ = ("_context", "_wait", "_timeout")
 
-    def __init__(self, context: Any, wait: Histogram | None, timeout: float) -> None:
+    def __init__(self, context: Any, wait: WaitRecorder | None, timeout: float) -> None:
         self._context = context
         self._wait = wait
         self._timeout = timeout
@@ -51,7 +57,7 @@ class BoundedPool:
     """An asyncpg pool whose acquire() waits at most `acquire_timeout` seconds."""
 
     def __init__(
-        self, pool: asyncpg.Pool, acquire_timeout: float, wait: Histogram | None = None
+        self, pool: asyncpg.Pool, acquire_timeout: float, wait: WaitRecorder | None = None
     ) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout

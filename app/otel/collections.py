@@ -14,13 +14,16 @@ from app.ogc.catalog import COLLECTION_ID, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest
 from app.ogc.tiles import tile_attributes
+from app.otel.deferred import DeferredHistogram
 
 _meter = metrics.get_meter(__name__)
-features_returned = _meter.create_histogram(
-    "ogc.features.returned",
-    unit="{feature}",
-    description="Features returned per items request, by collection.",
-    explicit_bucket_boundaries_advisory=[0, 1, 10, 50, 100, 500, 1000, 5000, 10000],
+features_returned = DeferredHistogram(
+    _meter.create_histogram(
+        "ogc.features.returned",
+        unit="{feature}",
+        description="Features returned per items request, by collection.",
+        explicit_bucket_boundaries_advisory=[0, 1, 10, 50, 100, 500, 1000, 5000, 10000],
+    )
 )
 
 

@@ -15,15 +15,16 @@ from typing import Any
 
 import asyncpg
 from opentelemetry import metrics
-from opentelemetry.metrics import CallbackOptions, Histogram, Observation
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from app.db.pool import POOL_NAME, BoundedPool
+from app.otel.deferred import DeferredHistogram
 
 STATE = "db.client.connection.state"
 WAIT_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
 
 
-def observe_pool(current_pool: Callable[[], Any]) -> Histogram:
+def observe_pool(current_pool: Callable[[], Any]) -> DeferredHistogram:
     """Register the pool gauges (read from `current_pool()` at export time: the app's pool,
     bounded or not, or None while it is closed); return the wait histogram for BoundedPool."""
     meter = metrics.get_meter(__name__)
@@ -46,9 +47,11 @@ def observe_pool(current_pool: Callable[[], Any]) -> Histogram:
     # cumulative sum into per-interval deltas, and the dashboard wants the level.
     meter.create_observable_gauge("db.client.connection.count", [count], unit="{connection}")
     meter.create_observable_gauge("db.client.connection.max", [maximum], "{connection}")
-    return meter.create_histogram(
-        "db.client.connection.wait_time",
-        unit="s",
-        description="Time it took to obtain an open connection from the pool.",
-        explicit_bucket_boundaries_advisory=WAIT_BUCKETS,
+    return DeferredHistogram(
+        meter.create_histogram(
+            "db.client.connection.wait_time",
+            unit="s",
+            description="Time it took to obtain an open connection from the pool.",
+            explicit_bucket_boundaries_advisory=WAIT_BUCKETS,
+        )
     )

@@ -33,7 +33,6 @@ import asyncpg
 from fastapi import FastAPI
 from opentelemetry import _logs, metrics, propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.metrics import Histogram
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -49,9 +48,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from app.db.pool import WaitRecorder
 from app.ogc.catalog import ServedCollection
 from app.otel.collections import ObservedCollection
 from app.otel.collector_gate import CollectorGate, GatedBatchSpanProcessor
+from app.otel.deferred import flush_at_collection
 from app.otel.endpoint import endpoint_for
 from app.otel.exporters import exporter, metric_preferences
 from app.otel.freshness import observe_freshness
@@ -84,7 +85,7 @@ class Telemetry:
     collection_class: type[ServedCollection] = ServedCollection
     request_metrics: RequestMetrics | None = None
 
-    def observe_pool(self, current_pool: Callable[[], Any]) -> Histogram | None:
+    def observe_pool(self, current_pool: Callable[[], Any]) -> WaitRecorder | None:
         """Pool gauges read from `current_pool()`; the histogram BoundedPool records waits in."""
         return None
 
@@ -119,7 +120,7 @@ class ExportingTelemetry(Telemetry):
         # After the meter provider is global: instruments bind to the provider of their time.
         self.request_metrics = RequestMetrics()
 
-    def observe_pool(self, current_pool: Callable[[], Any]) -> Histogram | None:
+    def observe_pool(self, current_pool: Callable[[], Any]) -> WaitRecorder | None:
         return observe_pool(current_pool)
 
     def observe_freshness(self, current_catalog: Callable[[], Any]) -> None:
@@ -184,12 +185,14 @@ def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterPro
     if endpoint := endpoint_for(settings, "metrics"):
         preferences = metric_preferences(settings)
         readers.append(PeriodicExportingMetricReader(exporter("metrics", endpoint, **preferences)))
-    return MeterProvider(
+    provider = MeterProvider(
         resource=resource,
         metric_readers=readers,
         exemplar_filter=EXEMPLAR_FILTERS[settings.otel_metrics_exemplar_filter](),
         shutdown_on_exit=False,
     )
+    flush_at_collection(provider)
+    return provider
 
 
 def _logger_provider(settings: TelemetrySettings, resource: Resource) -> LoggerProvider:
