@@ -2,15 +2,13 @@
 
 With a metric reader registered (any exporting service), the SDK's `Histogram.record` cleans and
 hashes the attributes and aggregates (an exponential histogram, for CloudWatch) on every call:
-9 us in a tight loop, but ~30 us inside a request, where the rest of the request has the
-caches. An items request records three (duration, features returned, pool wait): measured
-in-process on items?limit=10, unsampled, with a reader, 466 us with the records and 372 without
-(bench/README.md "Telemetry's cost"). Kept as a value in a list instead, each record is a dict
-lookup and an append; every BATCH values, and before each collection, the values go to the SDK
-in one tight loop. A request whose trace is sampled records at once, so the SDK can take its
-trace as an exemplar.
-
-Each collection flushes first (flush_at_collection).
+8-9 us in a tight loop, but ~30 us inside a request, whose other work has the caches. An items
+request records three (duration, features returned, pool wait): in-process, items?limit=10,
+unsampled, with a reader, 466 us per request with the records and 372 us without. Kept as a value
+in a list instead, a record is a dict lookup and an append; every BATCH values, and at the start
+of each collection, the values go to the SDK in one tight loop (466 -> 417 us; the A/B over HTTP
+is in bench/README.md's table of changes). A request whose trace is sampled records at once, so
+the SDK can take its trace as an exemplar when exemplars are on.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ FLUSH_INSTRUMENT = "wfs3.deferred_histograms.flush"  # observes nothing: never e
 BATCH = 256  # values held at most before a flush: a ~2 ms flush, never a long one
 
 _all: weakref.WeakSet[DeferredHistogram] = weakref.WeakSet()  # an app's, while it lives
+_all_lock = threading.Lock()  # added to by an app's set-up while the reader's thread flushes
 
 
 class DeferredHistogram:
@@ -38,7 +37,8 @@ class DeferredHistogram:
         self._lock = threading.Lock()  # the reader's thread flushes too
         self._pending: dict[tuple[tuple[str, AttributeValue], ...], list[float]] = {}
         self._held = 0
-        _all.add(self)
+        with _all_lock:
+            _all.add(self)
 
     def record(self, value: float, attributes: Mapping[str, AttributeValue]) -> None:
         if trace.get_current_span().get_span_context().trace_flags.sampled:
@@ -65,7 +65,9 @@ class DeferredHistogram:
 
 
 def flush_all() -> None:
-    for histogram in list(_all):
+    with _all_lock:
+        histograms = list(_all)
+    for histogram in histograms:
         histogram.flush()
 
 
@@ -75,7 +77,8 @@ def flush_at_collection(provider: MeterProvider) -> None:
     The SDK runs observable instruments' callbacks at the start of each collection, before it
     reads the synchronous instruments (and without a lock a record would wait on); `collect`
     itself is final. So the flush is the callback of a gauge that observes nothing: it is never
-    exported.
+    exported. That order is the SDK's behaviour, not its promise: tests/test_deferred.py fails if
+    a collection misses values held before it.
     """
 
     def flush(options: CallbackOptions) -> Iterable[Observation]:
