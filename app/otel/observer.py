@@ -116,8 +116,9 @@ class Observer:
             self._record(observation, scope["scheme"], route, seconds)
         span = observation.span
         if span is not None and span.is_recording():  # an unsampled span's end does nothing
-            span.set_attribute("http.response.body.size", observation.bytes)
-            finish_server_span(span, observation.method, route, observation.status)
+            finish_server_span(
+                span, observation.method, route, observation.status, observation.bytes
+            )
         self._log_access(scope, route, observation, seconds)
         if observation.token is not None:
             context.detach(observation.token)

@@ -103,11 +103,18 @@ def _recorded_attributes(scope: Scope) -> dict[str, str]:
     return attributes
 
 
-def finish_server_span(span: Span, method: str, route: str | None, status: int) -> None:
+def finish_server_span(
+    span: Span, method: str, route: str | None, status: int, body_size: int
+) -> None:
+    """The attributes known at the end, set in one call (the span's lock taken once)."""
+    attributes: dict[str, str | int] = {
+        "http.response.status_code": status,
+        "http.response.body.size": body_size,
+    }
     if route is not None:
         span.update_name(f"{method} {route}")
-        span.set_attribute("http.route", route)
-    span.set_attribute("http.response.status_code", status)
+        attributes["http.route"] = route
+    span.set_attributes(attributes)
     if status >= 500:
         span.set_status(StatusCode.ERROR)
     span.end()
