@@ -1,5 +1,7 @@
 """BoundedPool (app/db/pool.py) against a real asyncpg pool: a deadline only for an acquire that
-has to wait, and past it the 503's PoolExhausted.
+has to wait, and past it the 503's PoolExhausted; a release that makes no Task (it leans on
+asyncpg's private release API: these tests fail if that changes) and still rolls back a
+transaction and survives a connection its user closed.
 
 (The 503 a client gets from a running server is tests/test_db_faults.py.)
 """
@@ -29,6 +31,9 @@ class RecordingPool:
 
     def get_idle_size(self) -> int:
         return self.pool.get_idle_size()
+
+    async def release(self, connection: Any) -> None:
+        await self.pool.release(connection)
 
 
 async def _acquire_twice(database_url: str) -> tuple[list[float | None], bool]:
@@ -82,3 +87,63 @@ def test_a_timeout_given_by_the_caller_is_the_deadline(database_url: str) -> Non
             return recording.deadlines
 
     assert asyncio.run(acquire_held()) == [None, given]
+
+
+async def _tasks_made_by_releases(database_url: str, releases: int) -> tuple[int, int, set[int]]:
+    """Tasks created while `releases` connections went back, the idle connections after, and
+    the backends that served."""
+    made = 0
+
+    def counting_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        nonlocal made
+        made += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=2) as real:
+        pool = BoundedPool(real, acquire_timeout=5.0)
+        backends = set()
+        loop = asyncio.get_running_loop()
+        for _ in range(releases):
+            async with pool.acquire() as connection:
+                backends.add(await connection.fetchval("SELECT pg_backend_pid()"))
+                loop.set_task_factory(counting_factory)
+            loop.set_task_factory(None)
+        return made, real.get_idle_size(), backends
+
+
+def test_a_release_makes_no_task_and_the_connection_is_reused(database_url: str) -> None:
+    """asyncpg's own release shields itself in a new Task, an extra turn of the event loop."""
+    made, idle, backends = asyncio.run(_tasks_made_by_releases(database_url, 5))
+    assert made == 0
+    assert idle == 2, "every connection back in the pool"
+    assert len(backends) == 1, "the same connection each time: released, not replaced"
+
+
+def test_a_transaction_left_open_is_rolled_back_on_release(database_url: str) -> None:
+    async def leave_a_transaction_open() -> tuple[bool, int, int]:
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as real:
+            pool = BoundedPool(real, acquire_timeout=5.0)
+            async with pool.acquire() as connection:
+                await connection.execute("BEGIN")
+                first = await connection.fetchval("SELECT pg_backend_pid()")
+            async with pool.acquire() as connection:
+                open_after = connection.is_in_transaction()
+                second = await connection.fetchval("SELECT pg_backend_pid()")
+            return open_after, first, second
+
+    open_after, first, second = asyncio.run(leave_a_transaction_open())
+    assert not open_after
+    assert first == second, "rolled back and kept, not terminated"
+
+
+def test_a_connection_closed_by_its_user_leaves_the_pool_usable(database_url: str) -> None:
+    async def close_inside() -> tuple[int, int]:
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as real:
+            pool = BoundedPool(real, acquire_timeout=5.0)
+            async with pool.acquire() as connection:
+                await connection.close()
+            async with pool.acquire() as connection:
+                answer = await connection.fetchval("SELECT 1")
+            return answer, real.get_idle_size()
+
+    assert asyncio.run(close_inside()) == (1, 1)

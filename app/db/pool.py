@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import asyncpg
 
@@ -28,29 +28,54 @@ class WaitRecorder(Protocol):
 
 
 class _Acquire:
-    __slots__ = ("_context", "_wait", "_timeout")
+    __slots__ = ("_pool", "_deadline", "_wait", "_timeout", "_connection")
 
-    def __init__(self, context: Any, wait: WaitRecorder | None, timeout: float) -> None:
-        self._context = context
+    def __init__(
+        self, pool: asyncpg.Pool, deadline: float | None, wait: WaitRecorder | None, timeout: float
+    ) -> None:
+        self._pool = pool
+        self._deadline = deadline  # what asyncpg is asked for: None when a connection is idle
         self._wait = wait
-        self._timeout = timeout
+        self._timeout = timeout  # the configured limit, for the 503's message
+        self._connection: Any = None
 
     async def __aenter__(self) -> asyncpg.Connection:
         start = time.perf_counter()
         try:
-            connection: asyncpg.Connection = await self._context.__aenter__()
+            self._connection = await self._pool.acquire(timeout=self._deadline)
         except TimeoutError:
             raise PoolExhausted(
                 f"No database connection became free within {self._timeout:g} s; retry shortly."
             ) from None
         if self._wait is not None:
             self._wait.record(time.perf_counter() - start, POOL_NAME)
-        return connection
+        return cast(asyncpg.Connection, self._connection)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._context.__aexit__(kind, exc, tb)
+        await release(self._pool, self._connection)
+
+
+async def release(pool: asyncpg.Pool, connection: Any) -> None:
+    """`pool.release(connection)`, without its asyncio.shield when nothing in it can wait.
+
+    asyncpg runs the release in a new Task (shield) so that a cancelled request cannot stop it
+    half-way; that Task costs every request an extra turn of the event loop, ~20 us of an item
+    request's ~240 (bench/README.md). Out of a transaction, with our reset (keep_session, which
+    does not wait), the release never suspends, so no cancellation can land in it: it is
+    awaited directly. In a transaction it waits for a ROLLBACK: shielded, as asyncpg does it.
+    Private asyncpg API (PoolConnectionProxy._con/_holder, Connection._on_release,
+    PoolConnectionHolder.release/_timeout): tests/test_bounded_pool.py.
+    """
+    if connection._con is None:  # closed by its user: the pool already has it back
+        return
+    if connection.is_in_transaction():
+        await pool.release(connection)
+        return
+    connection._con._on_release()  # as Pool.release: old references invalidated, listeners checked
+    holder = connection._holder
+    await holder.release(holder._timeout)
 
 
 class BoundedPool:
@@ -69,7 +94,7 @@ class BoundedPool:
         # first), so it needs no deadline: asyncpg's deadline is a timer armed and cancelled on
         # acquire and again on release, ~12 us of an item request's ~250 (bench/README.md).
         deadline = None if self.pool.get_idle_size() else limit
-        return _Acquire(self.pool.acquire(timeout=deadline), self._wait, limit)
+        return _Acquire(self.pool, deadline, self._wait, limit)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pool, name)
