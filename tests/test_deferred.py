@@ -1,5 +1,6 @@
 """app/otel/deferred.py: histogram values held off the request path reach the SDK's histogram,
-all of them, by the next collection; a sampled request's value at once, with its exemplar.
+all of them, by the next collection; the values that may be exemplars (as the exemplar filter
+says) at once, in their request's context.
 
 Real SDK parts (MeterProvider, InMemoryMetricReader, TracerProvider); how the values reach a
 collector from the running service is tests/test_signals.py's.
@@ -16,7 +17,13 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
-from app.otel.deferred import BATCH, FLUSH_INSTRUMENT, DeferredHistogram, flush_at_collection
+from app.otel.deferred import (
+    BATCH,
+    FLUSH_INSTRUMENT,
+    DeferredHistogram,
+    flush_at_collection,
+    record_at_once_for,
+)
 
 GET = {"http.request.method": "GET", "http.route": "/collections"}
 HEAD = {"http.request.method": "HEAD", "http.route": "/collections"}
@@ -43,6 +50,10 @@ def points(reader: InMemoryMetricReader) -> dict[str, Any]:
     """name -> data points of the metrics one collection exports."""
     data = reader.get_metrics_data()
     assert data is not None
+    return points_of(data)
+
+
+def points_of(data: Any) -> dict[str, Any]:
     return {
         metric.name: list(metric.data.data_points)
         for resource in data.resource_metrics
@@ -82,6 +93,7 @@ def test_a_full_batch_is_handed_over_without_a_collection(reader: InMemoryMetric
 
 
 def test_a_sampled_request_records_at_once_with_its_trace(reader: InMemoryMetricReader) -> None:
+    record_at_once_for("trace_based")
     durations = histogram(reader)
     sampled = TracerProvider(sampler=ALWAYS_ON).get_tracer("test")
     unsampled = TracerProvider(sampler=ALWAYS_OFF).get_tracer("test")
@@ -95,3 +107,40 @@ def test_a_sampled_request_records_at_once_with_its_trace(reader: InMemoryMetric
 
     assert point.count == 2
     assert [e.trace_id for e in point.exemplars] == [trace_id]
+
+
+def _held_back(exemplar_filter: str, sampled: bool) -> bool:
+    """Whether a value recorded under `exemplar_filter`, in a sampled or unsampled request, is
+    held back: not in the SDK's histogram before a flush (a provider that never flushes)."""
+    record_at_once_for(exemplar_filter)
+    other = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[other], shutdown_on_exit=False)
+    durations = DeferredHistogram(provider.get_meter("test").create_histogram("test.duration"))
+    tracer = TracerProvider(sampler=ALWAYS_ON if sampled else ALWAYS_OFF).get_tracer("test")
+    with tracer.start_as_current_span("request"):
+        durations.record(0.25, GET)
+    data = other.get_metrics_data()  # None: nothing recorded at all
+    held = data is None or "test.duration" not in points_of(data)
+    durations.flush()
+    provider.shutdown()
+    return held
+
+
+@pytest.mark.parametrize(
+    ("exemplar_filter", "sampled", "held"),
+    [
+        ("always_off", True, True),  # no exemplars: nothing needs its context
+        ("always_off", False, True),
+        ("trace_based", True, False),
+        ("trace_based", False, True),
+        ("always_on", True, False),  # every value may be an exemplar
+        ("always_on", False, False),
+    ],
+)
+def test_what_is_recorded_at_once_follows_the_exemplar_filter(
+    exemplar_filter: str, sampled: bool, held: bool
+) -> None:
+    try:
+        assert _held_back(exemplar_filter, sampled) is held
+    finally:
+        record_at_once_for("trace_based")

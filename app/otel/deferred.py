@@ -7,15 +7,15 @@ request records three (duration, features returned, pool wait): in-process, item
 unsampled, with a reader, 466 us per request with the records and 372 us without. Kept as a value
 in a list instead, a record is a dict lookup and an append; every BATCH values, and at the start
 of each collection, the values go to the SDK in one tight loop (466 -> 417 us; the A/B over HTTP
-is in bench/README.md's table of changes). A request whose trace is sampled records at once, so
-the SDK can take its trace as an exemplar when exemplars are on.
+is in bench/README.md's table of changes). A value that may become an exemplar is recorded at
+once, in its request's context (record_at_once_for): with exemplars off (our default), none.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from opentelemetry import trace
 from opentelemetry.metrics import CallbackOptions, Histogram, Observation
@@ -27,6 +27,27 @@ BATCH = 256  # values held at most before a flush: a ~2 ms flush, never a long o
 
 _all: weakref.WeakSet[DeferredHistogram] = weakref.WeakSet()  # an app's, while it lives
 _all_lock = threading.Lock()  # added to by an app's set-up while the reader's thread flushes
+
+
+def _sampled() -> bool:
+    return bool(trace.get_current_span().get_span_context().trace_flags.sampled)
+
+
+# Which values are recorded at once, in their request's context, where an exemplar can come from
+# (OTEL_METRICS_EXEMPLAR_FILTER): none when exemplars are off, every one when they are always on,
+# a sampled request's for trace_based (the SDK's own default, so the default here too).
+AT_ONCE: dict[str, Callable[[], bool]] = {
+    "always_off": lambda: False,
+    "always_on": lambda: True,
+    "trace_based": _sampled,
+}
+_at_once = AT_ONCE["trace_based"]
+
+
+def record_at_once_for(exemplar_filter: str) -> None:
+    """Set by telemetry.py from the exemplar filter the MeterProvider is given."""
+    global _at_once
+    _at_once = AT_ONCE[exemplar_filter]
 
 
 class DeferredHistogram:
@@ -41,8 +62,8 @@ class DeferredHistogram:
             _all.add(self)
 
     def record(self, value: float, attributes: Mapping[str, AttributeValue]) -> None:
-        if trace.get_current_span().get_span_context().trace_flags.sampled:
-            self.histogram.record(value, attributes)  # with its trace, for an exemplar
+        if _at_once():
+            self.histogram.record(value, attributes)  # in its context, for an exemplar
             return
         key = tuple(attributes.items())
         with self._lock:

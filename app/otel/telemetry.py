@@ -52,7 +52,7 @@ from app.db.pool import WaitRecorder
 from app.ogc.catalog import ServedCollection
 from app.otel.collections import ObservedCollection
 from app.otel.collector_gate import CollectorGate, GatedBatchSpanProcessor
-from app.otel.deferred import flush_at_collection
+from app.otel.deferred import flush_at_collection, record_at_once_for
 from app.otel.endpoint import endpoint_for
 from app.otel.exporters import exporter, metric_preferences
 from app.otel.freshness import observe_freshness
@@ -192,6 +192,7 @@ def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterPro
         shutdown_on_exit=False,
     )
     flush_at_collection(provider)
+    record_at_once_for(settings.otel_metrics_exemplar_filter)
     return provider
 
 
