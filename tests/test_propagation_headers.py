@@ -1,6 +1,7 @@
 """server_span._propagation_headers: the caller's context read from the headers gathered in one
 pass is the context asgi_getter's scan of the scope gives, for the propagators the service sets
-up (X-Ray, adopting an ALB's Root, and W3C trace context)."""
+up (X-Ray, adopting an ALB's Root, and W3C trace context); and with none of their headers,
+the empty context start_server_span uses instead of extracting."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from opentelemetry.instrumentation.asgi import asgi_getter
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from app.otel.server_span import HEADER_GETTER, _propagation_headers
+from app.otel.server_span import HEADER_GETTER, NO_PARENT, _propagation_headers
 from app.otel.xray import AlbAwareXRayPropagator
 
 XRAY = b"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -37,3 +38,11 @@ def test_the_context_is_the_one_asgi_getter_reads(headers: list[tuple[bytes, byt
     theirs = propagator.extract(cast(dict[str, Any], scope), getter=asgi_getter)
     ours_span = trace.get_current_span(ours).get_span_context()
     assert ours_span == trace.get_current_span(theirs).get_span_context()
+
+
+def test_without_a_propagation_header_the_context_is_the_one_used_unextracted() -> None:
+    propagator = CompositePropagator([AlbAwareXRayPropagator(), TraceContextTextMapPropagator()])
+    scope = {"type": "http", "headers": [(b"host", b"example.org"), (b"user-agent", b"QGIS")]}
+    gathered = _propagation_headers(scope, propagator)
+    assert gathered == {}
+    assert propagator.extract(gathered, getter=HEADER_GETTER) == NO_PARENT

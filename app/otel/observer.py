@@ -21,7 +21,7 @@ from starlette.types import Message, Scope
 from app.otel.access_log import AccessLog
 from app.otel.deferred import DeferredHistogram
 from app.otel.server_span import finish_server_span, start_server_span
-from app.otel.xray import HEADER, current_trace_header
+from app.otel.xray import HEADER, trace_header
 
 HEADER_NAME = HEADER.lower().encode()
 
@@ -103,8 +103,8 @@ class Observer:
         if message["type"] == "http.response.start":
             observation.started = True
             observation.status = message["status"]
-            if self.traced:
-                _add_trace_header(message)
+            if observation.span is not None:
+                _add_trace_header(message, observation.span)
         elif message["type"] == "http.response.body":
             observation.bytes += len(message.get("body", b""))
 
@@ -156,7 +156,8 @@ class Observer:
         self.metrics.duration.record(seconds, attributes)
 
 
-def _add_trace_header(message: Message) -> None:
-    header = current_trace_header()
+def _add_trace_header(message: Message, span: trace.Span) -> None:
+    """The request's own span, not a lookup of the current one: the same span, found once."""
+    header = trace_header(span.get_span_context())
     if header is not None:  # appended: no one else sets it
         message["headers"] = [*message.get("headers", ()), (HEADER_NAME, header.encode())]

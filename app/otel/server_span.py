@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from starlette.types import Scope
@@ -21,6 +22,7 @@ from starlette.types import Scope
 EXCLUDED_PATHS = frozenset({"/healthz", "/readyz"})  # polled by the ALB and ECS: noise
 
 _tracer = trace.get_tracer(__name__)
+NO_PARENT = Context()  # what extract returns for a request with no propagation header
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -78,7 +80,8 @@ def start_server_span(scope: Scope, method: str) -> Span | None:
         return None
     propagator = propagate.get_global_textmap()
     headers = _propagation_headers(scope, propagator)
-    context = propagator.extract(headers, getter=HEADER_GETTER)
+    # No propagation header (most requests): nothing to extract, the span starts a trace.
+    context = propagator.extract(headers, getter=HEADER_GETTER) if headers else NO_PARENT
     attributes = {
         "http.request.method": method,
         "url.path": scope["path"],

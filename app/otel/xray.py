@@ -74,9 +74,13 @@ class AdoptingXRayIdGenerator(AwsXRayIdGenerator):
         return trace_id
 
 
-def current_trace_header() -> str | None:
-    """`Root=1-…` for the current span, for responses and error bodies; None outside a trace."""
-    context = trace.get_current_span().get_span_context()
+def trace_header(context: trace.SpanContext) -> str | None:
+    """`Root=1-…` for a span, for responses and error bodies; None for no span."""
     if not context.is_valid:
         return None
     return f"Root={format_trace_id(context.trace_id)}"
+
+
+def current_trace_header() -> str | None:
+    """trace_header of the current span."""
+    return trace_header(trace.get_current_span().get_span_context())
