@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
+from opentelemetry.sdk.resources import Resource
 
-from app.otel.resource import ecs_names
+from app.otel.resource import StableResource, build_resource, ecs_names
 from harness.json_http import JsonHandler, serving
 from harness.otlp_receiver import OtlpReceiver
 from harness.server_process import running_server
@@ -98,3 +99,14 @@ def test_ecs_task_resource_reaches_the_collector(database_url: str, metadata_ser
 )
 def test_names_from_arns(attributes: dict[str, str], expected: dict[str, str]) -> None:
     assert ecs_names(attributes) == expected
+
+
+def test_the_resource_hashes_once_and_as_the_sdk_would() -> None:
+    """The OTLP encoders hash the resource of every span: ours keeps its hash, which is the
+    hash (and the equality) the SDK's own Resource with the same attributes has."""
+    resource = build_resource(on_ecs=False)
+    assert isinstance(resource, StableResource)
+    plain = Resource(resource.attributes, resource.schema_url)
+    assert resource == plain and hash(resource) == hash(plain)
+    assert resource._hash == hash(plain), "kept after the first hash"
+    assert {resource: "spans"}[plain] == "spans", "the encoders' grouping finds it"
