@@ -15,6 +15,7 @@ from app.edge import Edge
 from app.errors import add_exception_handlers
 from app.ogc.items import NamedRoute
 from app.ogc.metadata import MetadataMiddleware
+from app.otel import access_log
 from app.otel.telemetry import Telemetry, fastapi_class, setup
 from app.routes import health
 from app.routes.refresh import refresh_router
@@ -67,6 +68,7 @@ async def _running(app: FastAPI, database: Database, telemetry: Telemetry) -> As
             yield
     finally:
         # uvicorn re-raises SIGTERM after shutdown, so atexit hooks would never run.
+        access_log.flush_all()
         telemetry.shutdown()
 
 

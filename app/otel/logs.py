@@ -57,10 +57,18 @@ class JsonFormatter(logging.Formatter):
         return self.line(record.created, record.levelname, record.name, record.getMessage(), fields)
 
     def line(
-        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        *,
+        current_ids: bool = True,
     ) -> str:
         """The one shape of a line, for records and for the access line (app/otel/access_log.py,
-        which writes without making a record)."""
+        which writes without making a record, later, with the ids of its span in `fields` and
+        current_ids=False: the span current when it is written is another request's)."""
         entry: dict[str, Any] = {
             "time": self._time(created),
             "level": level,
@@ -68,8 +76,8 @@ class JsonFormatter(logging.Formatter):
             "message": message,
         }
         entry.update(fields)
-        context = trace.get_current_span().get_span_context()
-        if context.is_valid and "trace_id" not in entry:
+        context = trace.get_current_span().get_span_context() if current_ids else None
+        if context is not None and context.is_valid and "trace_id" not in entry:
             entry["trace_id"] = format_trace_id(context.trace_id)
             entry["span_id"] = f"{context.span_id:016x}"
         if "exception" in entry:  # last, after the ids: the longest field
