@@ -107,7 +107,9 @@ def with_applied_limit(request: Request, limit: int) -> Request:
 def _with_content_crs(response: Response, query: ItemQuery) -> Response:
     """/req/crs/ogc-crs-header: the CRS the geometries of a successful answer are in."""
     if response.status_code < 300 and query.content_crs is not None:
-        response.headers["Content-Crs"] = f"<{query.content_crs.uri}>"
+        # Appended to the raw pairs: no Response here has one, and MutableHeaders costs more.
+        value = f"<{query.content_crs.uri}>".encode("latin-1")
+        response.raw_headers.append((b"content-crs", value))
     return response
 
 
