@@ -10,13 +10,13 @@ the statement our endpoint built). Each line is this process's CPU
 per request (the minimum over ROUNDS of REQUESTS), so the differences between lines are what a
 layer costs one uvicorn worker: FastAPI's and Starlette's entry and the edge (proxy headers,
 observation, access line, Cache-Control), the response sent, our endpoint's Python, and the floor
-(pool acquire + the page statement, as bench/floor.py runs it). No HTTP: uvicorn's own parsing
-is the same for every server.
+(the page statement through the app's own pool, app/db/pool.py, whose release skips a Task that
+bench/floor.py's plain asyncpg pool still makes). No HTTP: uvicorn's own parsing is the same for
+every server. On uvloop, as uvicorn runs the service.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import logging.config
@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from starlette.requests import Request
 from starlette.routing import Match
 
@@ -116,4 +117,4 @@ def _logging_to_nowhere() -> None:
 
 if __name__ == "__main__":
     _logging_to_nowhere()
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else ITEM))
+    uvloop.run(main(sys.argv[1] if len(sys.argv) > 1 else ITEM))  # as uvicorn runs the service
