@@ -3,6 +3,11 @@ worker each, startup.sh, traced to the real collector), loaded in interleaved ro
 
     make bench-ab BASE=HEAD                 # PATHS=p1,p2 ROUNDS=5 SECONDS=5 CONNECTIONS=8
     make bench-ab BASE=HEAD OTEL_SDK_DISABLED=true     # both untraced
+    make bench-ab BASE=HEAD PATHS=kind:bbox,kind:filter  # make bench's requests of a kind
+
+A `kind:NAME` entry loads make bench's requests of that kind (bench/workload.py, e.g. bbox,
+datetime, filter: a new query on every request, as a map client panning makes), over the
+sample data in DATABASE_URL, one after another; a plain path is loaded alone.
 
 The revision is checked out as a git worktree in .cache/bench/base with a venv synced from its
 own uv.lock, so only the code and its locked dependencies differ. Prints per path the medians
@@ -16,7 +21,7 @@ import statistics
 import subprocess
 from contextlib import ExitStack
 
-from bench import servers, wrk
+from bench import data, servers, workload, wrk
 from harness.server_process import ROOT, running_server
 
 BASE = os.environ.get("BASE", "HEAD")
@@ -58,8 +63,18 @@ def checkout(revision: str) -> str:
     return revision
 
 
-def rate(base: str, path: str) -> float:
-    return wrk.rate(base, path, SECONDS, CONNECTIONS)
+def requests_of(entry: str, database_url: str) -> list[str]:
+    """The paths a PATHS entry stands for: itself, or a workload kind's requests."""
+    kind = entry.removeprefix("kind:")
+    if kind == entry:
+        return [entry]
+    if kind not in workload.KINDS:
+        raise SystemExit(f"bench-ab: no kind {kind!r}; the kinds: {', '.join(workload.KINDS)}")
+    return workload.paths(kind, workload.TIPG, data.row_counts(database_url))
+
+
+def rate(base: str, paths: list[str]) -> float:
+    return wrk.rate_over(base, paths, SECONDS, CONNECTIONS)
 
 
 def main() -> None:
@@ -74,12 +89,13 @@ def main() -> None:
             for label, command in commands.items()
         }
         for path in PATHS:
+            requests = requests_of(path, database_url)
             runs: dict[str, list[float]] = {label: [] for label in running}
             for server in running.values():
-                rate(server.base, path)  # warm-up
+                rate(server.base, requests)  # warm-up
             for _ in range(ROUNDS):
                 for label, server in running.items():
-                    runs[label].append(rate(server.base, path))
+                    runs[label].append(rate(server.base, requests))
             medians = [statistics.median(values) for values in runs.values()]
             print(f"{path}  ({ROUNDS} x {SECONDS} s interleaved, {CONNECTIONS} connections)")
             for label, values in runs.items():

@@ -37,6 +37,14 @@ async def _counts(url: str) -> dict[str, int] | None:
         await conn.close()
 
 
+def row_counts(url: str) -> dict[str, int]:
+    """The sample tables' row counts in the database at `url` (what a workload's ids range over)."""
+    counts = asyncio.run(_counts(url))
+    if counts is None:
+        raise SystemExit(f"no sample data in {urlsplit(url).path.lstrip('/')}: run make db")
+    return counts
+
+
 async def _ensure(base_url: str, sizes: dict[str, int]) -> str:
     url = urlsplit(base_url)._replace(path=f"/{BENCH_DB}").geturl()
     try:

@@ -3,6 +3,7 @@ ids and thresholds from a fixed seed), in the dialect of each server under test.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import morecantile
 
-PATHS_PER_KIND = 200
+# 200 requests, cycled: after the first pass the memos (envelopes, remembered queries) answer.
+# BENCH_PATHS_PER_KIND=20000 makes nearly every request of a kind new, as a panning map's are.
+PATHS_PER_KIND = int(os.environ.get("BENCH_PATHS_PER_KIND", "200"))
 SEED = 2026
 EXTENT = (-124.0, 32.0, -104.0, 49.0)  # the sample data's lon/lat extent
 FIRST_DAY = datetime(2015, 1, 1, tzinfo=UTC)

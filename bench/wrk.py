@@ -104,7 +104,12 @@ def run(
 
 def rate(base: str, path: str, seconds: int, connections: int) -> float:
     """Requests per second of one run against one path; exits on any failed request."""
-    result = run(base, [path], seconds, connections)
+    return rate_over(base, [path], seconds, connections)
+
+
+def rate_over(base: str, paths: list[str], seconds: int, connections: int) -> float:
+    """Requests per second of one run through `paths` in turn; exits on any failed request."""
+    result = run(base, paths, seconds, connections)
     if result.errors:
-        raise SystemExit(f"wrk saw {result.errors} errors against {base}{path}")
+        raise SystemExit(f"wrk saw {result.errors} errors against {base}{paths[0]}")
     return result.requests_per_second

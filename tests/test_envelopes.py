@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import pytest
 from starlette.requests import Request
 
-from app.ogc.envelopes import Envelopes, _filled, with_query
+from app.ogc.envelopes import Envelopes, PairEncoder, _filled, with_query
 from app.ogc.geojson_sql import GeoJsonPage
 from app.ogc.items_query import CURSOR
 from app.ogc.links import LinkCachingFactory
@@ -116,3 +117,19 @@ def test_paging_hrefs_from_templates_are_those_urlencode_builds(
         }
         for template, query_dict in expected.items():
             assert _filled(template, value) == with_query(items_url, query_dict)
+
+
+ODD_PAIRS = [
+    [],
+    [("limit", "10")],
+    [("bbox", "-125,30,-110,45"), ("filter", "state = 'CA' AND acres > 500")],
+    [("a b", "c&d=e"), ("ü", "%2F/?#"), ("nul", "\x00"), ("empty", ""), ("a b", "c&d=e")],
+    [("f", "json"), ("f", "html"), ("plus", "1+1"), ("tilde", "~._-")],
+]
+
+
+@pytest.mark.parametrize("pairs", ODD_PAIRS)
+def test_the_pair_encoder_is_urlencode(pairs: list[tuple[str, str]]) -> None:
+    encode = PairEncoder()
+    assert encode(pairs) == urlencode(pairs)
+    assert encode(pairs) == urlencode(pairs), "the second time, from its quoted pairs"

@@ -13,7 +13,7 @@ built as each time (tests/test_envelopes.py compares both ways).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -52,9 +52,32 @@ def link(rel: str, href: str, media_type: str, title: str) -> dict[str, str]:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
-def with_query(items_url: str, query: Pairs | dict[str, str]) -> str:
+def with_query(
+    items_url: str, query: Pairs | dict[str, str], encode: Callable[[Pairs], str] = urlencode
+) -> str:
     pairs = list(query.items()) if isinstance(query, dict) else query
-    return f"{items_url}?{urlencode(pairs)}" if pairs else items_url
+    return f"{items_url}?{encode(pairs)}" if pairs else items_url
+
+
+class PairEncoder:
+    """urlencode, each distinct (name, value) pair quoted once: a new query's self, alternate and
+    paging links are one query with one parameter changed, seven urlencodes of it, 80 % of the
+    ~100 us its links took to build (a bbox, a datetime or a filter makes every query new).
+    urlencode of str pairs is exactly this: quote_plus(name) + "=" + quote_plus(value), joined
+    by "&"."""
+
+    def __init__(self) -> None:
+        self._quoted: dict[tuple[str, str], str] = {}
+
+    def __call__(self, pairs: Pairs) -> str:
+        quoted = self._quoted
+        parts = []
+        for pair in pairs:
+            part = quoted.get(pair)
+            if part is None:
+                part = quoted[pair] = f"{quote_plus(pair[0])}={quote_plus(pair[1])}"
+            parts.append(part)
+        return "&".join(parts)
 
 
 def _members(value: Any) -> bytes:
@@ -118,9 +141,10 @@ class Envelopes:
     def _page_parts(self, request: Request, collection: Collection) -> PageParts:
         items_url = self.factory.url_for(request, "items", collectionId=collection.id)
         pairs = request.query_params.multi_items()
+        encode = PairEncoder()
         first = [
             self.collection_link(request, collection.id, "Collection"),
-            link("self", with_query(items_url, pairs), GEOJSON, "Items"),
+            link("self", with_query(items_url, pairs, encode), GEOJSON, "Items"),
         ]
         head = {
             "type": "FeatureCollection",
@@ -128,9 +152,9 @@ class Envelopes:
             "title": collection.title or collection.id,
             "description": collection.description or collection.title or collection.id,
         }
-        alternates = _alternate_links(pairs, items_url)
+        alternates = _alternate_links(pairs, items_url, encode)
         head_bytes = orjson.dumps(head)[:-1] + b","
-        paging = _paging_templates(items_url, pairs)
+        paging = _paging_templates(items_url, pairs, encode)
         return PageParts(head_bytes, _members(first), _members(alternates), *paging)
 
     def _item_links(
@@ -152,7 +176,9 @@ class Envelopes:
         return tuple(orjson.dumps(links).split(MARKER_JSON))
 
 
-def _paging_templates(items_url: str, pairs: Pairs) -> tuple[tuple[str, ...], ...]:
+def _paging_templates(
+    items_url: str, pairs: Pairs, encode: Callable[[Pairs], str]
+) -> tuple[tuple[str, ...], ...]:
     """The next page's href by offset and by cursor (keyset.py), the previous page's by offset:
     the query kept, its offset (or cursor) set to a marker, cut where the marker stands."""
     query = dict(pairs)
@@ -161,7 +187,7 @@ def _paging_templates(items_url: str, pairs: Pairs) -> tuple[tuple[str, ...], ..
     by_cursor = {**query, CURSOR: ID_MARKER}
     previous = {k: v for k, v in pairs if k != "offset"} | {"offset": ID_MARKER}
     marker = quote_plus(ID_MARKER)
-    hrefs = (with_query(items_url, q) for q in (by_offset, by_cursor, previous))
+    hrefs = (with_query(items_url, q, encode) for q in (by_offset, by_cursor, previous))
     return tuple(tuple(href.split(marker)) for href in hrefs)
 
 
@@ -190,10 +216,12 @@ def paging_links(
     return links
 
 
-def _alternate_links(pairs: Pairs, items_url: str) -> list[dict[str, str]]:
+def _alternate_links(
+    pairs: Pairs, items_url: str, encode: Callable[[Pairs], str]
+) -> list[dict[str, str]]:
     """The page in its other formats: responses.add_alternates' links, from the query's pairs
     instead of parsed back from the self link."""
-    queries = format_queries(pairs, [fmt for fmt, _, _ in ALTERNATES])
+    queries = format_queries(pairs, [fmt for fmt, _, _ in ALTERNATES], encode)
     return [
         link("alternate", f"{items_url}?{query}", kind, title)
         for query, (_, kind, title) in zip(queries, ALTERNATES, strict=True)

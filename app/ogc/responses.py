@@ -17,7 +17,7 @@ templates link each page's JSON (or GeoJSON) form.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -45,12 +45,16 @@ def with_formats(href: str, formats: list[str]) -> list[str]:
     return [parts._replace(query=query).geturl() for query in format_queries(pairs, formats)]
 
 
-def format_queries(pairs: list[tuple[str, str]], formats: list[str]) -> list[str]:
+def format_queries(
+    pairs: list[tuple[str, str]],
+    formats: list[str],
+    encode: Callable[[list[tuple[str, str]]], str] = urlencode,
+) -> list[str]:
     """The query `pairs` with `f` set to each of `formats` (the others kept, in order):
     urlencode([*pairs without f, ("f", fmt)]), the common part encoded once."""
-    kept = urlencode([(k, v) for k, v in pairs if k != "f"])
+    kept = encode([(k, v) for k, v in pairs if k != "f"])
     head = f"{kept}&" if kept else ""
-    return [f"{head}{urlencode([('f', fmt)])}" for fmt in formats]
+    return [f"{head}{encode([('f', fmt)])}" for fmt in formats]
 
 
 def add_alternates(content: Any) -> Any:
