@@ -69,13 +69,19 @@ def test_the_direct_line_is_the_line_logging_writes(logger: CountingLogger) -> N
     assert list(direct) == list(logged), "the same keys in the same order"
 
 
-def test_a_handler_that_wants_info_lines_gets_a_record(logger: CountingLogger) -> None:
+def captured_records(logger: logging.Logger) -> list[logging.LogRecord]:
+    """A handler that wants INFO lines added to `logger`: the records it gets, from now on."""
     captured: list[logging.LogRecord] = []
-    access = AccessLog(logger)
-    access.write("GET", "/a", 200, dict(FIELDS))
     capture = logging.Handler(logging.INFO)
     capture.emit = captured.append  # type: ignore[method-assign]
     logger.addHandler(capture)
+    return captured
+
+
+def test_a_handler_that_wants_info_lines_gets_a_record(logger: CountingLogger) -> None:
+    access = AccessLog(logger)
+    access.write("GET", "/a", 200, dict(FIELDS))
+    captured = captured_records(logger)
     access.write("GET", "/b", 404, dict(FIELDS))
     [record] = captured
     assert record.getMessage() == "GET /b 404"
@@ -176,17 +182,14 @@ def test_a_held_line_keeps_its_own_trace_ids(logger: CountingLogger) -> None:
 def test_a_new_handler_gets_records_after_the_held_lines_are_written(
     logger: CountingLogger,
 ) -> None:
-    captured: list[logging.LogRecord] = []
-
-    async def hold_then_capture() -> None:
+    async def hold_then_capture() -> list[logging.LogRecord]:
         access = AccessLog(logger)
         access.write("GET", "/held", 200, dict(FIELDS))
-        capture = logging.Handler(logging.INFO)
-        capture.emit = captured.append  # type: ignore[method-assign]
-        logger.addHandler(capture)
+        captured = captured_records(logger)
         access.write("GET", "/captured", 200, dict(FIELDS))
+        return captured
 
-    asyncio.run(hold_then_capture())
+    captured = asyncio.run(hold_then_capture())
     assert [line["message"] for line in lines(logger)] == ["GET /held 200", "GET /captured 200"]
     assert [record.getMessage() for record in captured] == ["GET /captured 200"]
 
