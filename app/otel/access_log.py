@@ -31,8 +31,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from app.otel.logs import JsonFormatter, RateLimitFilter
-from app.otel.xray import format_trace_id
+from app.otel.logs import JsonFormatter, RateLimitFilter, span_ids
 
 LOGGER = logging.getLogger("app.access")
 BATCH = 64  # lines held at most: one write of a few kB
@@ -56,7 +55,9 @@ class AccessLog:
         if self._direct_handlers() is None:
             self.logger.info("%s %s %d", method, path, status, extra=fields)
             return
-        _add_trace_ids(fields)  # now: the span is the current one only while the request is
+        # The ids now, last, as JsonFormatter.line adds them: a held line is formatted later,
+        # when the current span is another request's.
+        fields.update(span_ids(trace.get_current_span().get_span_context()))
         with self._lock:
             self._held.append((time.time(), f"{method} {path} {status}", fields))
             held = len(self._held)
@@ -71,9 +72,9 @@ class AccessLog:
             held, self._held = self._held, []
         if not held or not self._direct:
             return
+        name = self.logger.name
         for handler in self._direct:
             formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
-            name = self.logger.name
             lines = [
                 formatter.line(t, "INFO", name, message, f, current_ids=False)
                 for t, message, f in held
@@ -115,15 +116,6 @@ def _flush_later(access_log: AccessLog) -> None:
         access_log.flush()
         return
     loop.call_later(FLUSH_SECONDS, access_log.flush)
-
-
-def _add_trace_ids(fields: dict[str, Any]) -> None:
-    """The current span's ids, as JsonFormatter.line adds them (last) when it formats a line
-    in its span: a held line is formatted later, outside it."""
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        fields["trace_id"] = format_trace_id(context.trace_id)
-        fields["span_id"] = f"{context.span_id:016x}"
 
 
 def _handler_chain(logger: logging.Logger) -> list[logging.Handler]:

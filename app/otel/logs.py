@@ -38,6 +38,13 @@ def exclude_telemetry_logs(record: logging.LogRecord) -> bool:
     return not record.name.startswith(TELEMETRY_LOGGERS)
 
 
+def span_ids(context: trace.SpanContext) -> dict[str, str]:
+    """A line's `trace_id` (X-Ray form) and `span_id`; none for an invalid context."""
+    if not context.is_valid:
+        return {}
+    return {"trace_id": format_trace_id(context.trace_id), "span_id": f"{context.span_id:016x}"}
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
@@ -76,10 +83,8 @@ class JsonFormatter(logging.Formatter):
             "message": message,
         }
         entry.update(fields)
-        context = trace.get_current_span().get_span_context() if current_ids else None
-        if context is not None and context.is_valid and "trace_id" not in entry:
-            entry["trace_id"] = format_trace_id(context.trace_id)
-            entry["span_id"] = f"{context.span_id:016x}"
+        if current_ids and "trace_id" not in entry:
+            entry.update(span_ids(trace.get_current_span().get_span_context()))
         if "exception" in entry:  # last, after the ids: the longest field
             entry["exception"] = entry.pop("exception")
         try:
