@@ -15,6 +15,12 @@ filters), against make bench's database (loaded once); else PATH_QUERY against t
 
 VARIANTS picks the servers (default `traced,disabled`); the extra ones are traced with one signal
 switched off, to say where the cost of tracing lies.
+
+Each variant's CPU per request is printed too, by process (bench/cpu.py): the worker (all its
+threads: the exporters' too), the PostgreSQL backends, the sink (this process) and wrk, and how
+many of the machine's cores they kept busy. A database-bound kind on this 2-core machine is
+bound by the cores it shares: what tracing adds to the worker and the sink is taken from
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import statistics
 from contextlib import ExitStack
 
 from bench import wrk
+from bench.cpu import CpuSnapshot
 from bench.data import bench_database, sizes_from_env
 from bench.workload import TIPG, paths
 from harness.otlp_receiver import OtlpReceiver
@@ -76,11 +83,41 @@ def _requests() -> tuple[str, list[str]]:
     return bench_database(os.environ["DATABASE_URL"], sizes), paths(KIND, TIPG, sizes)
 
 
+CPU_BY = ("worker", "postgres", "sink", "wrk")
+
+
 def rate(base: str, requests: list[str]) -> float:
     result = wrk.run(base, requests, SECONDS, CONNECTIONS)
     if result.errors:
         raise SystemExit(f"wrk saw {result.errors} errors against {base}{requests[0]}")
     return result.requests_per_second
+
+
+def measured(base: str, requests: list[str], pid: int, cpu: dict[str, float]) -> float:
+    """rate(), adding the CPU seconds it took to `cpu` by process (CPU_BY) and the requests
+    served to cpu["requests"]."""
+    before, times_before = CpuSnapshot.take(pid, "postgres"), os.times()
+    per_second = rate(base, requests)
+    after, times_after = CpuSnapshot.take(pid, "postgres"), os.times()
+    worker, postgres = after.since(before)
+    cpu["worker"] += worker
+    cpu["postgres"] += postgres
+    cpu["sink"] += times_after.user + times_after.system - times_before.user - times_before.system
+    cpu["wrk"] += (
+        times_after.children_user + times_after.children_system
+        - times_before.children_user - times_before.children_system
+    )  # fmt: skip
+    cpu["requests"] += per_second * SECONDS
+    cpu["seconds"] += SECONDS
+    return per_second
+
+
+def print_cpu(cpu: dict[str, dict[str, float]]) -> None:
+    print("  CPU per request, ms (cores kept busy):")
+    for name, spent in cpu.items():
+        shares = "  ".join(f"{by} {spent[by] / spent['requests'] * 1000:.3f}" for by in CPU_BY)
+        busy = sum(spent[by] for by in CPU_BY) / spent["seconds"]
+        print(f"  {name:9s} {shares}  ({busy:.2f} of {os.cpu_count()})")
 
 
 def main() -> None:
@@ -96,9 +133,11 @@ def main() -> None:
         for server in servers.values():
             rate(server.base, requests)  # warm-up: pool connections, PostgreSQL caches
         results: dict[str, list[float]] = {name: [] for name in servers}
+        cpu = {name: dict.fromkeys((*CPU_BY, "requests", "seconds"), 0.0) for name in servers}
         for round_number in range(1, ROUNDS + 1):
             for name, server in servers.items():
-                results[name].append(rate(server.base, requests))
+                pid = server.process.pid
+                results[name].append(measured(server.base, requests, pid, cpu[name]))
             print(
                 f"round {round_number}: "
                 + "  ".join(f"{n} {r[-1]:.1f}" for n, r in results.items())
@@ -113,6 +152,7 @@ def main() -> None:
         for name in (n for n in VARIANTS if n != "disabled"):
             print(f"  {name} / disabled = {medians[name] / medians['disabled']:.3f}")
     print(f"  spans received by the sink: {sink.received}")
+    print_cpu(cpu)
 
 
 if __name__ == "__main__":
