@@ -10,6 +10,10 @@ separates it from pg_featureserv is Python's web serving itself, which no change
 service removes.
 
     make bench-floor        # ROUNDS=3 SECONDS=4 CONNECTIONS=8; make bench's database (loaded once)
+    FLOOR_KINDS=item make bench-floor     # some of item, items_10, items_100
+
+Beside them, `lean item` (bench/lean.py): our app behind the least Python a plain item answer
+needs; how much of the gap to the floor our layers are.
 """
 
 from __future__ import annotations
@@ -33,7 +37,13 @@ from harness.server_process import ROOT, running_server
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS = int(os.environ.get("SECONDS", "4"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "8"))
-KINDS = ("item", "items_10", "items_100")
+KINDS = tuple(os.environ.get("FLOOR_KINDS", "item,items_10,items_100").split(","))
+# bench/lean.py: our app behind the least Python a plain item answer needs (its other requests,
+# items_10 and items_100 here, are our app's own).
+LEAN = [
+    str(ROOT / ".venv/bin/uvicorn"), "bench.lean:app", "--no-access-log", "--no-server-header",
+    "--log-config", "app/logging.json",
+]  # fmt: skip
 
 _pool: Any = None
 _statements: dict[str, tuple[str, list[Any]]] = {}  # path -> our page statement, its arguments
@@ -112,6 +122,7 @@ def _servers(stack: ExitStack) -> dict[str, tuple[str, Any]]:
     started = {
         "floor": servers.start(floor, url),
         "ours untraced": running_server(url, OTEL_SDK_DISABLED="true", WEB_CONCURRENCY="1"),
+        "lean item": running_server(url, LEAN, OTEL_SDK_DISABLED="true", WEB_CONCURRENCY="1"),
     }
     found = {name: (stack.enter_context(s).base, TIPG) for name, s in started.items()}
     if pgfs := os.environ.get(servers.PG_FEATURESERV_VARIABLE, "").rstrip("/"):
@@ -144,7 +155,8 @@ def main() -> None:
                 for name in ("floor", "ours untraced"):
                     ratio = medians[name] / medians["pg_featureserv"]
                     print(f"  {name} / pg_featureserv = {ratio:.2f}")
-            print(f"  ours untraced / floor = {medians['ours untraced'] / medians['floor']:.2f}")
+            for name in ("ours untraced", "lean item"):
+                print(f"  {name} / floor = {medians[name] / medians['floor']:.2f}")
 
 
 if __name__ == "__main__":
