@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -38,6 +38,7 @@ ITEMS = f"{ITEMS_PATH}?limit=5"
 DURATION = "http.server.request.duration"
 SERVER_ERRORS = ("500", "503", "504")  # slo.tf's svc_500, svc_503, svc_504
 PAGE_THRESHOLD = 14.4 * (1 - 0.999)  # the default availability objective's 1 h / 5 min windows
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -149,7 +150,7 @@ def emf_histogram(emulator: str, route: str) -> tuple[list[tuple[float, float]],
 def percentile_rank(histogram: list[tuple[float, float]], threshold: float) -> float:
     """CloudWatch's PR(:threshold) on Values/Counts: the share of the counts whose value is at
     most the threshold."""
-    total = sum(count for _, count in histogram)
+    total = _total(histogram)
     return sum(count for value, count in histogram if value <= threshold) / total
 
 
@@ -170,16 +171,18 @@ def test_the_latency_sli_from_the_histogram_against_the_exact_share(
             assert get(f"{server.base}{ITEMS_PATH}?limit={limit}").status == 200
         # Access lines are held up to half a second (app/otel/access_log.py): wait for all.
         durations = eventually(
-            lambda: _complete(access_durations(server.json_lines()), 100),
+            lambda: _once(access_durations(server.json_lines()), len, 100),
             10,
             "every request's access line",
         )
         histogram, ratio = eventually(
-            lambda: _when_complete(emf_histogram(emulator, ITEMS_ROUTE), len(durations)),
+            lambda: _once(
+                emf_histogram(emulator, ITEMS_ROUTE), lambda found: _total(found[0]), len(durations)
+            ),
             60,
             "every request in the histogram",
         )
-    assert sum(count for _, count in histogram) == len(durations) == 100
+    assert _total(histogram) == len(durations) == 100
     assert ratio > 1, "buckets of more than one value"
     errors = [
         (abs(percentile_rank(histogram, t) - within(durations, t)), near(durations, t, ratio))
@@ -197,14 +200,13 @@ def access_durations(lines: list[dict[str, Any]]) -> list[float]:
     )
 
 
-def _complete(durations: list[float], requests: int) -> list[float] | None:
-    return durations if len(durations) >= requests else None
+def _once(found: T, count: Callable[[T], float], requests: int) -> T | None:
+    """`found` once its count reaches every request, else None (for eventually)."""
+    return found if count(found) >= requests else None
 
 
-def _when_complete(
-    found: tuple[list[tuple[float, float]], float], requests: int
-) -> tuple[list[tuple[float, float]], float] | None:
-    return found if sum(count for _, count in found[0]) >= requests else None
+def _total(histogram: list[tuple[float, float]]) -> float:
+    return sum(count for _, count in histogram)
 
 
 def within(durations: list[float], threshold: float) -> float:
