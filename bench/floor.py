@@ -41,9 +41,9 @@ KINDS = tuple(os.environ.get("FLOOR_KINDS", "item,items_10,items_100").split(","
 # bench/lean.py: our app behind the least Python a plain item answer needs (its other requests,
 # items_10 and items_100 here, are our app's own).
 LEAN = [
-    str(ROOT / ".venv/bin/uvicorn"), "bench.lean:app", "--no-access-log", "--no-server-header",
-    "--log-config", "app/logging.json",
-]  # fmt: skip
+    *servers.uvicorn(ROOT / ".venv/bin", "bench.lean:app"),
+    *("--no-server-header", "--log-config", "app/logging.json"),  # as startup.sh serves ours
+]
 
 _pool: Any = None
 _statements: dict[str, tuple[str, list[Any]]] = {}  # path -> our page statement, its arguments

@@ -87,10 +87,7 @@ CPU_BY = ("worker", "postgres", "sink", "wrk")
 
 
 def rate(base: str, requests: list[str]) -> float:
-    result = wrk.run(base, requests, SECONDS, CONNECTIONS)
-    if result.errors:
-        raise SystemExit(f"wrk saw {result.errors} errors against {base}{requests[0]}")
-    return result.requests_per_second
+    return wrk.rate_over(base, requests, SECONDS, CONNECTIONS)
 
 
 def measured(base: str, requests: list[str], pid: int, cpu: dict[str, float]) -> float:
