@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Sequence
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.routing import Match, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_cramjam.middleware import CompressionMiddleware
 
@@ -40,6 +39,7 @@ from app.proxy import ProxyHeaders
 from app.settings import Settings
 
 CACHED_METHODS = frozenset({"GET", "HEAD"})
+ROUTED_METHODS = CACHED_METHODS  # what a Route for GET takes (Starlette adds HEAD)
 CACHED_STATUSES = range(400)  # errors must not be cached
 CACHE_CONTROL = b"cache-control"
 
@@ -64,20 +64,50 @@ class CacheControl:
 
 
 class FirstRoutes:
-    """`routes` tried before `app`; a full match is handled here, anything else goes on."""
+    """The items and item routes, tried before `app` by the path's segments: what their
+    templates match (a segment is one or more characters but "/"), found without a regular
+    expression per route; anything else goes on to `app`, whose router holds the same routes
+    (tests/test_edge.py holds the two ways of matching to the same answers)."""
 
-    def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
+    def __init__(self, app: ASGIApp, items: Route, item: Route) -> None:
         self.app = app
-        self.routes = routes
+        self.items = items
+        self.item = item
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        for route in self.routes:
-            match, child = route.matches(scope)
-            if match is Match.FULL:
-                scope.update(child)
-                await _answered(route, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        route = self.matched(scope)
+        if route is None:
+            await self.app(scope, receive, send)
+        else:
+            await _answered(route, scope, receive, send)
+
+    def matched(self, scope: Scope) -> Route | None:
+        """The route a GET or HEAD request is for, its path parameters put in the scope; None
+        for any other request (a wrong method is the router's 405)."""
+        if scope["type"] != "http" or scope["method"] not in ROUTED_METHODS:
+            return None
+        parts = route_path(scope).split("/")
+        if len(parts) not in (4, 5) or parts[0] or parts[1] != "collections" or not parts[2]:
+            return None
+        if parts[3] != "items" or (len(parts) == 5 and not parts[4]):
+            return None
+        route, params = self.items, {"collectionId": parts[2]}
+        if len(parts) == 5:
+            route, params = self.item, {**params, "itemId": parts[4]}
+        scope.update(route=route, endpoint=route.endpoint, path_params=params)
+        return route
+
+
+def route_path(scope: Scope) -> str:
+    """The path below the root path, which is what Starlette's router matches (its own function
+    for this, starlette._utils.get_route_path, is private)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    return path[len(root) :] if path[len(root)] == "/" else path
 
 
 async def _answered(route: Route, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,7 +121,7 @@ async def _answered(route: Route, scope: Scope, receive: Receive, send: Send) ->
         await send(message)
 
     try:
-        await route.handle(scope, receive, send_on)
+        await route.app(scope, receive, send_on)
     except Exception as exc:
         handler = registered_handler(scope["app"].exception_handlers, exc)
         if handler is None or started:
@@ -110,12 +140,12 @@ class Edge:
         app: ASGIApp,
         settings: Settings,
         request_metrics: RequestMetrics | None,
-        first_routes: Sequence[Route],
+        first_routes: tuple[Route, Route],
     ) -> None:
         self.proxy = ProxyHeaders(settings.proxy.forwarded_allow_ips)
         self.observer = Observer(request_metrics)
         self.cache_control = CacheControl(settings.api.cache_control)
-        self.inner = _inner_apps(FirstRoutes(app, first_routes), settings)
+        self.inner = _inner_apps(FirstRoutes(app, *first_routes), settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -13,7 +13,7 @@ from app import __version__, ogc
 from app.db.lifespan import Database
 from app.edge import Edge
 from app.errors import add_exception_handlers
-from app.ogc.items import NamedRoute
+from app.ogc.items import ItemsRoutes
 from app.ogc.metadata import MetadataMiddleware
 from app.otel import access_log
 from app.otel.telemetry import Telemetry, fastapi_class, setup
@@ -25,7 +25,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def _add_middleware(
-    app: FastAPI, settings: Settings, telemetry: Telemetry, first_routes: list[NamedRoute]
+    app: FastAPI, settings: Settings, telemetry: Telemetry, first_routes: ItemsRoutes
 ) -> None:
     """The edge outside app/ogc's metadata memo, which then answers from memory after the proxy
     headers are applied and the slashes collapsed, and is observed and marked for caching as a

@@ -4,14 +4,33 @@ request they do not take goes on to the app as before."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import product
 from typing import Any
 
 from fastapi.testclient import TestClient
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
-from app.edge import Edge
+from app.edge import Edge, FirstRoutes
 
 ITEMS = "/collections/public.fire_perimeters/items"
+# Paths as the server hands them on (percent-decoded), near the two templates and far from them.
+PATHS = [
+    *(ITEMS, f"{ITEMS}/1", f"{ITEMS}/", f"{ITEMS}//1", f"{ITEMS}/1/", f"{ITEMS}/1/2"),
+    *(
+        "/collections//items",
+        "/collections//items/1",
+        "/collections/x/items/a b",
+        "/collections/é/items/ü",
+    ),
+    *(
+        "/collections/x/item",
+        "/collections/x/Items/1",
+        "/collection/x/items",
+        "collections/x/items",
+    ),
+    *("/", "", "/collections", "/collections/x", "/collections/x/items?", "/x/collections/y/items"),
+]
+ROOTS = ["", "/wfs", "/wfs/", "/collections", "/collections/x/items"]
 
 
 def _first_routes(app: Any) -> list[Route]:
@@ -26,6 +45,30 @@ def test_the_first_routes_are_the_routers_items_and_item_routes(
     first = _first_routes(app)
     assert [route.name for route in first] == ["items", "item"]
     assert all(any(route is held for held in app.router.routes) for route in first)
+
+
+def test_the_edge_matches_as_the_router_does(make_app: Callable[..., Any]) -> None:
+    """FirstRoutes matches by the path's segments what the routes' own matching takes, for paths
+    under the root path and beside it."""
+    items, item = _first_routes(make_app())
+    first = FirstRoutes(lambda *_: None, items, item)
+    matched = set()
+    for method, root, path, under in product(("GET", "HEAD", "POST"), ROOTS, PATHS, (True, False)):
+        scope = {"type": "http", "method": method, "path": root + path if under else path}
+        scope["root_path"] = root
+        theirs = [
+            (route, child["path_params"])
+            for route in (items, item)
+            for match, child in [route.matches(scope)]
+            if match is Match.FULL
+        ]
+        route = first.matched(scope)
+        ours = [] if route is None else [(route, scope["path_params"])]
+        assert ours == theirs, (method, root, path, under)
+        matched |= {(route.name, method, bool(root), under) for route, _ in theirs}
+    assert (
+        len(matched) == 2 * 2 * 2 * 2
+    )  # each route, by GET and HEAD, with a root or none, under it or beside
 
 
 def test_a_wrong_method_on_a_first_route_is_the_routers_405(client: TestClient) -> None:

@@ -85,7 +85,7 @@ from app.ogc.catalog import CatalogLoader, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.errors import TIPG_ERRORS
 from app.ogc.geojson_items import GeoJsonAnswers
-from app.ogc.items import NamedRoute, install_items
+from app.ogc.items import ItemsRoutes, install_items
 from app.ogc.items_query import PageSizes
 from app.ogc.links import LinkCachingFactory
 from app.ogc.openapi import install_openapi
@@ -118,7 +118,7 @@ def _geojson_answers(settings: Settings, factory: LinkCachingFactory) -> GeoJson
 @dataclass(frozen=True)
 class Installed:
     loader: CatalogLoader  # fills the catalog (the lifespan runs it)
-    first_routes: list[NamedRoute]  # what the edge (app/edge.py) tries before the app's stack
+    first_routes: ItemsRoutes  # what the edge (app/edge.py) tries before the app's stack
 
 
 def install(

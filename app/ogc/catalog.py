@@ -229,9 +229,7 @@ class ServedCollection(PgCollection):
         """The page as GeoJSON text from PostgreSQL (geojson_sql.py), with the same checks and
         filters as `features`; `filters` are cql_where's arguments. With a `counter`,
         numberMatched as it counts (counting.py)."""
-        self._check_arguments(page.simplify, filters.get("ids"))
-        if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
-            raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
+        self.check_page(page, filters.get("ids"))
         # An item read by its key parameter (PageRequest.key) has no other condition.
         where = self.cql_where(**filters) if page.key is None and _filtering(filters) else None
         if where is not None or page.cursor is not None:
@@ -243,6 +241,12 @@ class ServedCollection(PgCollection):
         functions = page.function_parameters
         matched = await counter.matched(self, conn, where, functions, result.snapshot)
         return replace(result, matched=matched)
+
+    def check_page(self, page: PageRequest, ids: list[str] | None) -> None:
+        """What would make the page's statement fail, answered as a 400 or 404."""
+        self._check_arguments(page.simplify, ids)
+        if page.geom and page.geom.lower() != "none" and not self.get_geometry_column(page.geom):
+            raise InvalidGeometryColumnName(f"Invalid Geometry Column: {page.geom}.")
 
     def shaped_statement(self, page: PageRequest) -> tuple[str, list[Any]] | None:
         """page_sql for a page whose statement holds no value of the request: a page of a plain

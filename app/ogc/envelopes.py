@@ -126,10 +126,14 @@ class Envelopes:
         """An item's links, as a JSON array."""
         if not item_id or not UNSAFE_ID_CHARACTERS.isdisjoint(item_id):
             return orjson.dumps(self._item_links(request, collection_id, item_id))
+        return with_id(self.item_template(request, collection_id), item_id)
+
+    def item_template(self, request: Request, collection_id: str) -> tuple[bytes, ...]:
+        """The links of the collection's items at this base URL, cut where an id goes (with_id
+        fills it in, for an id free of UNSAFE_ID_CHARACTERS)."""
         key = (*base_url_inputs(request.scope), collection_id)
         build = partial(self._item_template, request, collection_id)
-        template = remembered(self._items, key, build, REMEMBERED)
-        return orjson.dumps(item_id)[1:-1].join(template)
+        return remembered(self._items, key, build, REMEMBERED)
 
     def collection_link(
         self, request: Request, collection_id: str, title: str | None
@@ -174,6 +178,11 @@ class Envelopes:
         """The links of an item whose id is the marker, cut where it stands."""
         links = self._item_links(request, collection_id, ID_MARKER)
         return tuple(orjson.dumps(links).split(MARKER_JSON))
+
+
+def with_id(template: tuple[bytes, ...], item_id: str) -> bytes:
+    """An item's links from its template (Envelopes.item_template)."""
+    return orjson.dumps(item_id)[1:-1].join(template)
 
 
 def _paging_templates(

@@ -22,17 +22,26 @@ import hashlib
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from app.ogc.links import base_url_inputs
 
 
-def weak_etag(*parts: str | bytes) -> str:
-    """The parts hashed as one text, each ended by a NUL (one update: one call into the hash
-    per part cost more than hashing)."""
-    text = b"".join(
+def _nul_ended(*parts: str | bytes) -> bytes:
+    """The parts as one text, each ended by a NUL."""
+    return b"".join(
         (part if isinstance(part, bytes) else part.encode("utf-8", "replace")) + b"\x00"
         for part in parts
     )
+
+
+def weak_etag(*parts: str | bytes) -> str:
+    """The parts hashed as one text (one update: one call into the hash per part cost more than
+    hashing)."""
+    return _weak(_nul_ended(*parts))
+
+
+def _weak(text: bytes) -> str:
     return f'W/"{hashlib.blake2b(text, digest_size=12).hexdigest()}"'
 
 
@@ -56,13 +65,17 @@ class DataETags:
     def __init__(self, representation: str) -> None:
         self.representation = representation  # the settings that shape the documents
 
-    def etag(self, request: Request, snapshot: str) -> str:
-        # What the request's URL is made of (the links hold it), read from the scope: building
-        # `request.url` for it cost more than the hash.
-        scheme, server, host, root = base_url_inputs(request.scope)
-        scope = request.scope
-        url = (scheme or "", str(server), host or b"", root, scope["path"], scope["query_string"])
-        return weak_etag(self.representation, *url, snapshot)
+    def prefix(self, scope: Scope) -> bytes:
+        """What the ETag hashes before the URL's path: the settings and what the base URL is
+        built from (the links hold it), read from the scope: building `request.url` for it cost
+        more than the hash. The same for every page at that base URL (item_plans.py keeps it)."""
+        scheme, server, host, root = base_url_inputs(scope)
+        return _nul_ended(self.representation, scheme or "", str(server), host or b"", root)
+
+    def etag(self, scope: Scope, snapshot: str, prefix: bytes | None = None) -> str:
+        """The page's ETag; `prefix` is `self.prefix(scope)`, if the caller kept it."""
+        head = self.prefix(scope) if prefix is None else prefix
+        return _weak(head + _nul_ended(scope["path"], scope["query_string"], snapshot))
 
     async def unchanged(self, request: Request) -> Response | None:
         """A 304 when the client's If-None-Match holds the page as the data is now."""
@@ -72,5 +85,5 @@ class DataETags:
             return None
         async with request.app.state.pool.acquire() as conn:
             snapshot = await conn.fetchval(self.SNAPSHOT_SQL)
-        etag = self.etag(request, snapshot)
+        etag = self.etag(request.scope, snapshot)
         return not_modified(etag) if matches(condition, etag) else None

@@ -138,8 +138,21 @@ class GeoJsonAnswers:
             page = await collection.geojson_page(conn, page_request, _filters(query), self.counter)
         parts = self.envelopes.page_parts(request, collection)
         paging = paging_links(parts, page, (query.limit, query.offset or 0), order)
-        etag = self.etags.etag(request, page.snapshot)
+        etag = self.etags.etag(request.scope, page.snapshot)
         return GeoJsonBody(parts.document(page, paging), etag)
+
+    def item_statement(
+        self, request: Request, collection: ServedCollection, query: ItemQuery
+    ) -> str | None:
+        """The statement `item` runs for an id of this query, the same text for every id its
+        key_parameter turns into a parameter; None where there is no such id (the key's type)."""
+        key = key_parameter(collection, "0")
+        if key is None:
+            return None
+        page_request = _page_request(request, collection, query, limit=1, key=key)
+        collection.check_page(page_request, None)
+        shaped = collection.shaped_statement(page_request)
+        return None if shaped is None else shaped[0]
 
     async def item(
         self, request: Request, collection: ServedCollection, item_id: str, query: ItemQuery
@@ -156,5 +169,5 @@ class GeoJsonAnswers:
         links = self.envelopes.item_links(request, collection.id, item_id)
         # The feature's JSON object with its links as the last member, its bytes copied once.
         body = b"".join((memoryview(page.features)[:-1], b',"links":', links, b"}"))
-        etag = self.etags.etag(request, page.snapshot)
+        etag = self.etags.etag(request.scope, page.snapshot)
         return GeoJsonBody(body, etag)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
@@ -24,13 +25,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from tipg.collections import Collection
 from tipg.resources.enums import MediaType
 
+from app.memo import remembered
 from app.ogc.catalog import ServedCollection
 from app.ogc.geojson_items import GeoJsonAnswers
+from app.ogc.item_plans import ItemPlan, answered, make_plan
 from app.ogc.items_query import (
     ITEM,
     ITEMS,
+    QUERIES,
     ItemQuery,
     ItemsQuery,
     PageSizes,
@@ -39,6 +44,7 @@ from app.ogc.items_query import (
     read_items_query,
     read_remembered,
 )
+from app.ogc.links import base_url_inputs
 from app.ogc.params import find_collection
 from app.ogc.paths import ITEM_PATH, ITEMS_PATH
 
@@ -114,8 +120,8 @@ def _with_content_crs(response: Response, query: ItemQuery) -> Response:
 
 
 class ItemsEndpoints:
-    """Our items and item endpoints; `geojson` is None when tipg writes GeoJSON too
-    (WFS3_GEOJSON_IN_SQL=false)."""
+    """Our items and item answers, the general way (Request in, Response out); `geojson` is None
+    when tipg writes GeoJSON too (WFS3_GEOJSON_IN_SQL=false)."""
 
     def __init__(
         self,
@@ -130,7 +136,7 @@ class ItemsEndpoints:
         self.tipg_item = tipg_item
 
     async def items(self, request: Request) -> Response:
-        collection = find_collection(request, request.path_params["collectionId"])
+        collection = find_collection(request.app, request.path_params["collectionId"])
         accept = request.headers.get("accept")
         query_string = request.scope["query_string"]
         query = read_remembered(read_items_query, query_string, accept, collection, self.sizes)
@@ -143,11 +149,17 @@ class ItemsEndpoints:
         return _with_content_crs(response, query)
 
     async def item(self, request: Request) -> Response:
-        collection = find_collection(request, request.path_params["collectionId"])
-        item_id = request.path_params["itemId"]
+        collection = find_collection(request.app, request.path_params["collectionId"])
+        return await self.item_of(request, collection, self.item_query(request, collection))
+
+    def item_query(self, request: Request, collection: Collection) -> ItemQuery:
         accept = request.headers.get("accept")
         query_string = request.scope["query_string"]
         query = read_remembered(read_item_query, query_string, accept, collection, self.sizes)
+        return cast(ItemQuery, query)
+
+    async def item_of(self, request: Request, collection: Any, query: ItemQuery) -> Response:
+        item_id = request.path_params["itemId"]
         in_crs = _in_crs(collection, query)
         keyed = collection.id_column is not None  # else tipg's own 404 (NoPrimaryKey)
         if self.geojson is not None and query.output is MediaType.geojson and keyed:
@@ -162,18 +174,74 @@ def _in_crs(collection: Any, query: ItemQuery) -> Any:
     return collection.in_crs(query.crs) if isinstance(collection, ServedCollection) else collection
 
 
-class AsgiEndpoint:
-    """`respond(request) -> response` as an ASGI app, so that a Route calls it without
-    Starlette's per-request wrapper (request_response: its own exception handling, ~20 us on an
-    item request). Exceptions go to whoever called the route, and are answered there as any
-    other: by the app's ExceptionMiddleware through the router, by app/edge.py's first routes."""
+class ItemsEndpoint:
+    """The items route's ASGI endpoint: the general way, with its Request and Response. Plain
+    ASGI so that a Route calls it without Starlette's per-request wrapper (request_response: its
+    own exception handling). Exceptions go to whoever called the route, and are answered there
+    as any other: by the app's ExceptionMiddleware through the router, by app/edge.py's first
+    routes."""
 
-    def __init__(self, respond: Endpoint) -> None:
-        self.respond = respond
+    def __init__(self, endpoints: ItemsEndpoints) -> None:
+        self.endpoints = endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.respond(Request(scope, receive))
+        response = await self.endpoints.items(Request(scope, receive))
         await response(scope, receive, send)
+
+
+class ItemEndpoint:
+    """The item route's ASGI endpoint (as ItemsEndpoint): its plan where it has one
+    (item_plans.py), else the general way."""
+
+    def __init__(self, endpoints: ItemsEndpoints) -> None:
+        self.endpoints = endpoints
+        self.geojson = endpoints.geojson
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = scope["path_params"]
+        collection = find_collection(scope["app"], params["collectionId"])
+        if await self._planned(scope, receive, send, collection, params["itemId"]):
+            return
+        request = Request(scope, receive)
+        query = self.endpoints.item_query(request, collection)
+        response = await self.endpoints.item_of(request, collection, query)
+        await response(scope, receive, send)
+
+    async def _planned(
+        self, scope: Scope, receive: Receive, send: Send, collection: Any, item_id: str
+    ) -> bool:
+        """Whether the item's plan answered it (nothing sent if not)."""
+        if self.geojson is None or not isinstance(collection, ServedCollection):
+            return False
+        accept, conditional = _item_headers(scope)
+        plan = self._plan(scope, receive, collection, accept)
+        return not conditional and await answered(self.geojson, plan, scope, send, item_id)
+
+    def _plan(
+        self, scope: Scope, receive: Receive, collection: ServedCollection, accept: bytes | None
+    ) -> ItemPlan:
+        """The plan of this query, Accept header and base URL, made once per catalog load."""
+        key = (self, scope["query_string"], accept, *base_url_inputs(scope))
+        plan = collection.queries.get(key)
+        if plan is None:
+            request = Request(scope, receive)
+            query = self.endpoints.item_query(request, collection)
+            assert self.geojson is not None
+            make = partial(make_plan, self.geojson, request, _in_crs(collection, query), query)
+            plan = remembered(collection.queries, key, make, QUERIES)
+        return cast(ItemPlan, plan)
+
+
+def _item_headers(scope: Scope) -> tuple[bytes | None, bool]:
+    """The request's Accept header (the first, as Starlette's Headers.get gives it), and whether
+    it asks conditionally (If-None-Match)."""
+    accept, conditional = None, False
+    for name, value in scope["headers"]:
+        if name == b"accept" and accept is None:
+            accept = value
+        elif name == b"if-none-match":
+            conditional = True
+    return accept, conditional
 
 
 class NamedRoute(Route):
@@ -183,6 +251,9 @@ class NamedRoute(Route):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self
         await super().handle(scope, receive, send)
+
+
+ItemsRoutes = tuple[NamedRoute, NamedRoute]  # the items route, the item route
 
 
 def _tipg_route(router: APIRouter, name: str) -> APIRoute:
@@ -209,7 +280,7 @@ def _described(tipg: APIRoute, endpoint: Endpoint, parameters: list[Any]) -> API
 
 @dataclass(frozen=True)
 class InstalledItems:
-    routes: list[NamedRoute]  # the items and item routes, first among the app's
+    routes: ItemsRoutes  # first among the app's routes
     described: list[APIRoute]  # their /api operations, which openapi.py adds to the document
 
 
@@ -224,10 +295,10 @@ def install_items(
     assert (tipg_items.path, tipg_item.path) == (ITEMS_PATH, ITEM_PATH)
     router.routes[:] = [r for r in router.routes if r not in (tipg_items, tipg_item)]
     endpoints = ItemsEndpoints(sizes, geojson, tipg_items.endpoint, tipg_item.endpoint)
-    routes = [
-        NamedRoute(ITEMS_PATH, AsgiEndpoint(endpoints.items), methods=["GET"], name="items"),
-        NamedRoute(ITEM_PATH, AsgiEndpoint(endpoints.item), methods=["GET"], name="item"),
-    ]
+    routes = (
+        NamedRoute(ITEMS_PATH, ItemsEndpoint(endpoints), methods=["GET"], name="items"),
+        NamedRoute(ITEM_PATH, ItemEndpoint(endpoints), methods=["GET"], name="item"),
+    )
     app.router.routes[:0] = routes
     items_parameters = [COLLECTION_ID, *openapi_parameters(ITEMS, sizes)]
     item_parameters = [COLLECTION_ID, ITEM_ID, *openapi_parameters(ITEM, sizes)]

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from cql2 import Expr
 from fastapi import Depends, FastAPI, Path, Query
+from starlette.applications import Starlette
 from starlette.requests import Request
 from tipg import dependencies as tipg_deps
 from tipg.collections import Collection
@@ -30,9 +31,10 @@ from app.ogc.parsers import (
 )
 
 
-def find_collection(request: Request, collection_id: str) -> Collection:
-    """The collection of that id in the catalog; 404 naming it, or 503 before the first load."""
-    catalog = getattr(request.app.state, "collection_catalog", None)
+def find_collection(app: Starlette, collection_id: str) -> Collection:
+    """The collection of that id in the app's catalog; 404 naming it, or 503 before the first
+    load."""
+    catalog = getattr(app.state, "collection_catalog", None)
     if not catalog:
         raise ServiceUnavailable("The collection catalog is not loaded yet.")
     collection: Collection | None = catalog["collections"].get(collection_id)
@@ -50,7 +52,7 @@ async def collection_params(
     collectionId: Annotated[str, Path(description="Collection identifier, e.g. public.table")],
 ) -> Collection:
     """find_collection as the dependency of tipg's other routes (collection, queryables, tiles)."""
-    return find_collection(request, collectionId)
+    return find_collection(request.app, collectionId)
 
 
 CollectionDep = Annotated[Collection, Depends(collection_params)]

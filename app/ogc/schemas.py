@@ -146,7 +146,7 @@ def _serve(path: str, name: str, summary: str, document: Document) -> None:
     """A GET route answering `document(collection, its own URL)` as application/schema+json."""
 
     def endpoint(request: Request, collectionId: str) -> JSONResponse:  # noqa: N803
-        collection = find_collection(request, collectionId)
+        collection = find_collection(request.app, collectionId)
         body = document(collection, str(request.url.replace(query="")))
         return JSONResponse(body, media_type=SCHEMA_MEDIA_TYPE)
 
