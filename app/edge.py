@@ -1,31 +1,35 @@
 """The edge: what every HTTP request goes through before routing and after its answer, in one
-pure-ASGI pass (one call, one `send` wrapper).
+pure-ASGI pass (one call, one `send` wrapper), the app's outermost layer.
 
 It used to be six middleware, one per concern; each layer is a call and a wrapped `send` per
 message, and together they cost a quarter of an item request's CPU (bench.layers). Here, in
 order: the trusted proxy's headers (proxy.py), doubled slashes collapsed (app/ogc/slashes.py),
 the observation (app/otel/observer.py: server span, metrics, access line, trace id header), and
-Cache-Control. An unhandled exception is answered here, inside the span, so its 500 carries the
-trace id like every other error.
+Cache-Control. An exception the app lets through is answered here, inside the span, so its
+answer carries the trace id like every other: by the handler the app registered for it, else a
+500. That is why the edge stands where Starlette's ServerErrorMiddleware would (factory.py): that
+layer only passed through what the edge had answered, at the cost of a call and a wrapped `send`.
 
 CORS and compression are Starlette's and cramjam's own middleware, entered only by a request
 that names an `Origin` or an `Accept-Encoding` header: both pass any other request through
 untouched, so skipping them changes nothing but the cost.
 
 Innermost, the first routes: the items and item routes (app/ogc/items.py), the requests nearly
-every client makes, are tried here before the app's own stack (FastAPI's and Starlette's five
-middleware, the router, the metadata memo), which they do not need: ~40 us of an item request.
-They are the very routes the app's router holds (for its names, /api and 405s): one route, one
-endpoint, found first; their errors answered by the handlers the app registered (errors.py).
+every client makes, are matched here by their path's segments before the app's own stack (the
+metadata memo, Starlette's ExceptionMiddleware, FastAPI's exit stack, the router), which they do
+not need. They are the very routes the app's router holds (for its names, /api and 405s): one
+route, one endpoint, found first.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+from typing import cast
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_cramjam.middleware import CompressionMiddleware
@@ -76,10 +80,7 @@ class FirstRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.matched(scope)
-        if route is None:
-            await self.app(scope, receive, send)
-        else:
-            await _answered(route, scope, receive, send)
+        await (self.app if route is None else route.app)(scope, receive, send)
 
     def matched(self, scope: Scope) -> Route | None:
         """The route a GET or HEAD request is for, its path parameters put in the scope; None
@@ -110,30 +111,22 @@ def route_path(scope: Scope) -> str:
     return path[len(root) :] if path[len(root)] == "/" else path
 
 
-async def _answered(route: Route, scope: Scope, receive: Receive, send: Send) -> None:
-    """The route's answer; a failure the app has a handler for answered by that handler, as the
-    app's ExceptionMiddleware would, while nothing of the response has been sent."""
-    started = False
-
-    async def send_on(message: Message) -> None:
-        nonlocal started
-        started = True
-        await send(message)
-
-    try:
-        await route.app(scope, receive, send_on)
-    except Exception as exc:
-        handler = registered_handler(scope["app"].exception_handlers, exc)
-        if handler is None or started:
-            raise
-        response = handler(Request(scope, receive), exc)
-        if inspect.isawaitable(response):  # Starlette takes handlers of either kind
-            response = await response
-        await response(scope, receive, send_on)
+async def _error_response(scope: Scope, receive: Receive, exc: Exception) -> Response:
+    """The answer to an exception the app let through, while nothing of its response has been
+    sent: the handler the app registered for it (a first route's error: no ExceptionMiddleware
+    stands between the edge and those routes), else the 500 of an unexpected error."""
+    handler = registered_handler(scope["app"].exception_handlers, exc)
+    if handler is None:
+        return unexpected_error(scope, exc, current_trace_header())
+    response = handler(Request(scope, receive), exc)
+    if inspect.isawaitable(response):  # Starlette takes handlers of either kind
+        response = await response
+    return cast(Response, response)
 
 
 class Edge:
-    """The one middleware (factory.py adds it): see the module's docstring."""
+    """The outermost layer (factory.py puts it in place of Starlette's ServerErrorMiddleware):
+    see the module's docstring."""
 
     def __init__(
         self,
@@ -142,6 +135,7 @@ class Edge:
         request_metrics: RequestMetrics | None,
         first_routes: tuple[Route, Route],
     ) -> None:
+        self.app = app
         self.proxy = ProxyHeaders(settings.proxy.forwarded_allow_ips)
         self.observer = Observer(request_metrics)
         self.cache_control = CacheControl(settings.api.cache_control)
@@ -149,10 +143,14 @@ class Edge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.inner[False, False](scope, receive, send)  # the first routes are http
+            await self.app(scope, receive, send)  # the lifespan: the app's own
             return
-        scope = collapsed(self.proxy.applied(scope))
-        observation = self.observer.begin(scope)
+        try:
+            scope = collapsed(self.proxy.applied(scope))
+            observation = self.observer.begin(scope)
+        except Exception as exc:  # a fault in the edge's own steps: a 500 all the same
+            await unexpected_error(scope, exc, None)(scope, receive, send)
+            return
 
         async def send_on(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -167,7 +165,8 @@ class Edge:
         except Exception as exc:
             if observation.started:
                 raise
-            await unexpected_error(scope, exc, current_trace_header())(scope, receive, send_on)
+            response = await _error_response(scope, receive, exc)
+            await response(scope, receive, send_on)
         finally:
             self.observer.end(scope, observation)
 

@@ -212,6 +212,6 @@ def add_exception_handlers(
     handlers[asyncpg.exceptions.QueryCanceledError] = _database_error
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, _responding(handler, trace_header))
-    # Unhandled exceptions are answered by app/edge.py, inside the request's span;
-    # this is the last resort for one raised outside it (in the edge's own steps, say).
-    app.add_exception_handler(Exception, _responding(_unexpected, trace_header))
+    # Any other exception is answered by app/edge.py (unexpected_error), inside the request's
+    # span: the edge is the app's outermost layer, where Starlette's ServerErrorMiddleware
+    # (which would take an `Exception` handler) stood.

@@ -6,8 +6,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
+from typing import Any, cast
 
 from fastapi import FastAPI
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp
 
 from app import __version__, ogc
 from app.db.lifespan import Database
@@ -27,16 +31,35 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 def _add_middleware(
     app: FastAPI, settings: Settings, telemetry: Telemetry, first_routes: ItemsRoutes
 ) -> None:
-    """The edge outside app/ogc's metadata memo, which then answers from memory after the proxy
-    headers are applied and the slashes collapsed, and is observed and marked for caching as a
-    rendered answer would be."""
+    """The edge outermost (ServedApp), outside app/ogc's metadata memo, which then answers from
+    memory after the proxy headers are applied and the slashes collapsed, and is observed and
+    marked for caching as a rendered answer would be."""
     app.add_middleware(MetadataMiddleware)
-    app.add_middleware(
+    app.edge = partial(  # type: ignore[attr-defined]
         Edge,
         settings=settings,
         request_metrics=telemetry.request_metrics,
         first_routes=first_routes,
     )
+
+
+def _served_app_class() -> type[FastAPI]:
+    """FastAPI (the original class under the launcher: fastapi_class) whose middleware stack has
+    the edge (app/edge.py) outermost, in place of Starlette's ServerErrorMiddleware: the edge
+    answers every exception itself, inside the request's span, so that layer only passed
+    through."""
+    base: Any = fastapi_class()
+
+    class ServedApp(base):  # type: ignore[misc]  # a base chosen at run time
+        edge: Callable[[ASGIApp], ASGIApp]
+
+        def build_middleware_stack(self) -> ASGIApp:
+            stack = super().build_middleware_stack()
+            if not isinstance(stack, ServerErrorMiddleware):  # tests/test_edge.py
+                raise RuntimeError("Starlette's outermost layer changed: re-check app/factory.py")
+            return self.edge(stack.app)
+
+    return cast(type[FastAPI], ServedApp)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -73,7 +96,7 @@ async def _running(app: FastAPI, database: Database, telemetry: Telemetry) -> As
 
 
 def _new_app(settings: Settings, lifespan: Lifespan) -> FastAPI:
-    app = fastapi_class()(
+    app = _served_app_class()(
         title=settings.api.title,
         version=__version__,
         openapi_url="/api",

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from starlette.requests import Request
 from starlette.routing import Match
 
 from bench.inprocess import build, call
@@ -80,7 +79,7 @@ def _steps(served: Any, target: str) -> dict[str, Step]:
     return {
         "the app as served": lambda: call(served, target),
         "its route alone": lambda: route.handle(dict(scope), _nothing_received, _sent_nowhere),
-        "the endpoint alone": lambda: endpoint.respond(Request(dict(scope))),
+        "the endpoint alone": lambda: endpoint(dict(scope), _nothing_received, _sent_nowhere),
         "floor: pool + page statement": floor,
     }
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -67,9 +67,10 @@ def make_app(reader_url: str) -> Callable[..., FastAPI]:
     """Apps as production runs them: through the read-only role, unless given another URL."""
 
     def factory(url: str | None = None, **api: Any) -> FastAPI:
-        app = create_app(make_settings(url or reader_url, **api))
-        app.add_middleware(RecordErrorBodies)
-        return app
+        app: Any = create_app(make_settings(url or reader_url, **api))
+        edge = app.edge  # the outermost layer (app/factory.py): the recorder goes outside it
+        app.edge = lambda inner: RecordErrorBodies(edge(inner))
+        return cast(FastAPI, app)
 
     return factory
 

@@ -7,10 +7,14 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Match, Route
 
 from app.edge import Edge, FirstRoutes
+from app.factory import create_app
+from app.proxy import ProxyHeaders
+from harness.database import make_settings
 
 ITEMS = "/collections/public.fire_perimeters/items"
 # Paths as the server hands them on (percent-decoded), near the two templates and far from them.
@@ -33,9 +37,31 @@ PATHS = [
 ROOTS = ["", "/wfs", "/wfs/", "/collections", "/collections/x/items"]
 
 
+def _edge(app: Any) -> Edge:
+    """The app's Edge, under the test harness's recorder of error bodies (conftest.py)."""
+    layer = app.build_middleware_stack()
+    while not isinstance(layer, Edge):
+        layer = layer.app
+    return layer
+
+
 def _first_routes(app: Any) -> list[Route]:
-    [edge] = [m for m in app.user_middleware if m.cls is Edge]
-    return list(edge.kwargs["first_routes"])
+    first = _edge(app).inner[False, False]
+    assert isinstance(first, FirstRoutes)
+    return [first.items, first.item]
+
+
+def test_the_edge_is_the_outermost_layer(reader_url: str) -> None:
+    """In place of Starlette's ServerErrorMiddleware (factory.py), in front of the app's own."""
+    app: Any = create_app(make_settings(reader_url))
+    stack = app.build_middleware_stack()
+    assert type(stack) is Edge
+    layers, layer = [], stack.app
+    while layer is not app.router:
+        layers.append(type(layer).__name__)
+        layer = layer.app
+    assert "ServerErrorMiddleware" not in layers
+    assert {"MetadataMiddleware", "ExceptionMiddleware"} <= set(layers)
 
 
 def test_the_first_routes_are_the_routers_items_and_item_routes(
@@ -92,3 +118,19 @@ def test_an_error_on_a_first_route_is_answered_by_the_registered_handler(
     assert response.status_code == 400
     assert response.json()["code"] == "InvalidParameterValue"
     assert "cache-control" not in response.headers
+
+
+def test_a_fault_in_the_edges_own_steps_is_a_json_500(
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No layer stands outside the edge (factory.py): it answers its own faults too."""
+
+    def broken(self: Any, scope: Any) -> Any:
+        raise RuntimeError("a fault in the proxy step")
+
+    monkeypatch.setattr(ProxyHeaders, "applied", broken)
+    with TestClient(make_app(), raise_server_exceptions=False) as client:
+        response = client.get("/conformance")
+    assert response.status_code == 500
+    assert response.json()["code"] == "ServerError"
+    assert "proxy step" not in response.text
