@@ -2,7 +2,10 @@
 
 Each reads its query once (items_query.py) into one value, finds the collection, and answers:
 GeoJSON from PostgreSQL's own text (geojson_items.py), every other format (HTML, CSV, JSON, the
-sequences) by tipg's own endpoint function, called with the same values. tipg's routes are taken
+sequences) by tipg's own endpoint function, called with the same values. Both are plain ASGI
+apps; the item's answers in GeoJSON come from a plan where one applies (item_plans.py), made of
+the same functions' results, and the general way's Request and Response are built only where
+it does not. tipg's routes are taken
 out of its factory's router; ours are the first of the app's routes, with tipg's names ("items",
 "item"), which links.py resolves through the app's router; their /api operations keep tipg's
 responses and take their parameters from our tables.
