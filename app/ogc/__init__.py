@@ -9,7 +9,7 @@ The items and item requests have one way through the code: our two endpoints (it
 read the query from one table per route (items_query.py), answer GeoJSON from PostgreSQL's text
 (geojson_items.py, geojson_sql.py) and hand every other format to tipg's endpoint function. An
 item in GeoJSON is answered from a plan of those same functions' results, made once per query
-(item_plans.py).
+(plans.py).
 
 Hooks into tipg's public API:
 - `tipg.factory.OGCFeaturesFactory` is subclassed (links.py: `url_for` resolved through the app's

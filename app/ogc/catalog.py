@@ -137,7 +137,7 @@ def _and(where: Expr | None, condition: dict[str, Any] | None) -> Expr | None:
     return Expr(condition if where is None else {"op": "and", "args": [where.to_json(), condition]})
 
 
-def _filtering(filters: dict[str, Any]) -> bool:
+def filtering(filters: dict[str, Any]) -> bool:
     """Whether cql_where would write a condition for these arguments: tipg's (and ours) writes
     none without a filter, ids, properties, bbox or datetime (geom and dt only name columns)."""
     given = [filters.get(name) for name in ("ids", "properties", "datetime")]
@@ -231,7 +231,7 @@ class ServedCollection(PgCollection):
         numberMatched as it counts (counting.py)."""
         self.check_page(page, filters.get("ids"))
         # An item read by its key parameter (PageRequest.key) has no other condition.
-        where = self.cql_where(**filters) if page.key is None and _filtering(filters) else None
+        where = self.cql_where(**filters) if page.key is None and filtering(filters) else None
         if where is not None or page.cursor is not None:
             page = replace(page, where=_and(where, page.cursor))
         sql, params = self.shaped_statement(page) or page_sql(self, page)

@@ -68,14 +68,17 @@ class DataETags:
     def prefix(self, scope: Scope) -> bytes:
         """What the ETag hashes before the URL's path: the settings and what the base URL is
         built from (the links hold it), read from the scope: building `request.url` for it cost
-        more than the hash. The same for every page at that base URL (item_plans.py keeps it)."""
+        more than the hash. The same for every page at that base URL (plans.py keeps it)."""
         scheme, server, host, root = base_url_inputs(scope)
         return _nul_ended(self.representation, scheme or "", str(server), host or b"", root)
 
-    def etag(self, scope: Scope, snapshot: str, prefix: bytes | None = None) -> str:
-        """The page's ETag; `prefix` is `self.prefix(scope)`, if the caller kept it."""
-        head = self.prefix(scope) if prefix is None else prefix
-        return _weak(head + _nul_ended(scope["path"], scope["query_string"], snapshot))
+    def etag(self, scope: Scope, snapshot: str) -> str:
+        return self.etag_at(self.prefix(scope), scope["path"], scope["query_string"], snapshot)
+
+    def etag_at(self, prefix: bytes, path: str, query_string: bytes, snapshot: str) -> str:
+        """The ETag of the page at that URL (`prefix`: `self.prefix` of its scope, which a
+        plan keeps) as the data is at `snapshot`."""
+        return _weak(prefix + _nul_ended(path, query_string, snapshot))
 
     async def unchanged(self, request: Request) -> Response | None:
         """A 304 when the client's If-None-Match holds the page as the data is now."""

@@ -15,7 +15,7 @@ from tipg.errors import NotFound as TipgNotFound
 
 from app import __version__
 from app.errors import InvalidParameter
-from app.ogc.catalog import INTEGER_TYPES, ServedCollection, int64_id
+from app.ogc.catalog import INTEGER_TYPES, ServedCollection, filtering, int64_id
 from app.ogc.counting import MatchedCounter
 from app.ogc.envelopes import GEOJSON, Envelopes, paging_links
 from app.ogc.etags import DataETags
@@ -126,6 +126,21 @@ class GeoJsonAnswers:
             cursor=cursor,
             feature_links=links,
         )
+
+    def plain_page(
+        self, request: Request, collection: ServedCollection, query: ItemsQuery
+    ) -> tuple[tuple[str, list[Any]], Order | None] | None:
+        """The statement and parameters `items` runs for a page whose statement holds no value
+        of the request (no filter, no cursor, no function parameters: the same for every such
+        request), and the page's order; None for any other page. `request` holds the query as
+        served (items.with_applied_limit)."""
+        if filtering(_filters(query)) or query.after is not None:
+            return None
+        order = key_order(collection, query.sortby)
+        page_request = self._items_request(request, collection, query, order)
+        collection.check_page(page_request, None)
+        shaped = collection.shaped_statement(page_request)
+        return None if shaped is None else (shaped, order)
 
     async def items(
         self, request: Request, collection: ServedCollection, query: ItemsQuery

@@ -3,7 +3,7 @@
 Each reads its query once (items_query.py) into one value, finds the collection, and answers:
 GeoJSON from PostgreSQL's own text (geojson_items.py), every other format (HTML, CSV, JSON, the
 sequences) by tipg's own endpoint function, called with the same values. Both are plain ASGI
-apps; the item's answers in GeoJSON come from a plan where one applies (item_plans.py), made of
+apps; the item's answers in GeoJSON come from a plan where one applies (plans.py), made of
 the same functions' results, and the general way's Request and Response are built only where
 it does not. tipg's routes are taken
 out of its factory's router; ours are the first of the app's routes, with tipg's names ("items",
@@ -34,7 +34,6 @@ from tipg.resources.enums import MediaType
 from app.memo import remembered
 from app.ogc.catalog import ServedCollection
 from app.ogc.geojson_items import GeoJsonAnswers
-from app.ogc.item_plans import ItemPlan, answered, make_plan
 from app.ogc.items_query import (
     ITEM,
     ITEMS,
@@ -50,6 +49,14 @@ from app.ogc.items_query import (
 from app.ogc.links import base_url_inputs
 from app.ogc.params import find_collection
 from app.ogc.paths import ITEM_PATH, ITEMS_PATH
+from app.ogc.plans import (
+    ItemPlan,
+    ItemsPlan,
+    answered_item,
+    answered_items,
+    make_item_plan,
+    make_items_plan,
+)
 
 Endpoint = Callable[..., Awaitable[Response]]
 COLLECTION_ID = {
@@ -140,9 +147,24 @@ class ItemsEndpoints:
 
     async def items(self, request: Request) -> Response:
         collection = find_collection(request.app, request.path_params["collectionId"])
+        return await self.items_of(request, collection)
+
+    async def item(self, request: Request) -> Response:
+        collection = find_collection(request.app, request.path_params["collectionId"])
+        return await self.item_of(request, collection)
+
+    def items_query(self, request: Request, collection: Collection) -> ItemsQuery:
+        return cast(ItemsQuery, self._query(read_items_query, request, collection))
+
+    def item_query(self, request: Request, collection: Collection) -> ItemQuery:
+        return cast(ItemQuery, self._query(read_item_query, request, collection))
+
+    def _query(self, read: Any, request: Request, collection: Collection) -> Any:
         accept = request.headers.get("accept")
-        query_string = request.scope["query_string"]
-        query = read_remembered(read_items_query, query_string, accept, collection, self.sizes)
+        return read_remembered(read, request.scope["query_string"], accept, collection, self.sizes)
+
+    async def items_of(self, request: Request, collection: Any) -> Response:
+        query = self.items_query(request, collection)
         request = with_applied_limit(request, query.limit)
         in_crs = _in_crs(collection, query)
         if self.geojson is not None and query.output is MediaType.geojson:
@@ -151,17 +173,8 @@ class ItemsEndpoints:
             response = await self.tipg_items(**tipg_items_arguments(request, in_crs, query))
         return _with_content_crs(response, query)
 
-    async def item(self, request: Request) -> Response:
-        collection = find_collection(request.app, request.path_params["collectionId"])
-        return await self.item_of(request, collection, self.item_query(request, collection))
-
-    def item_query(self, request: Request, collection: Collection) -> ItemQuery:
-        accept = request.headers.get("accept")
-        query_string = request.scope["query_string"]
-        query = read_remembered(read_item_query, query_string, accept, collection, self.sizes)
-        return cast(ItemQuery, query)
-
-    async def item_of(self, request: Request, collection: Any, query: ItemQuery) -> Response:
+    async def item_of(self, request: Request, collection: Any) -> Response:
+        query = self.item_query(request, collection)
         item_id = request.path_params["itemId"]
         in_crs = _in_crs(collection, query)
         keyed = collection.id_column is not None  # else tipg's own 404 (NoPrimaryKey)
@@ -177,65 +190,78 @@ def _in_crs(collection: Any, query: ItemQuery) -> Any:
     return collection.in_crs(query.crs) if isinstance(collection, ServedCollection) else collection
 
 
-class ItemsEndpoint:
-    """The items route's ASGI endpoint: the general way, with its Request and Response. Plain
-    ASGI so that a Route calls it without Starlette's per-request wrapper (request_response: its
-    own exception handling). Exceptions go to whoever called the route, and are answered there
-    as any other: by the app's ExceptionMiddleware through the router, by app/edge.py's first
-    routes."""
-
-    def __init__(self, endpoints: ItemsEndpoints) -> None:
-        self.endpoints = endpoints
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.endpoints.items(Request(scope, receive))
-        await response(scope, receive, send)
-
-
-class ItemEndpoint:
-    """The item route's ASGI endpoint (as ItemsEndpoint): its plan where it has one
-    (item_plans.py), else the general way."""
+class PlannedEndpoint:
+    """A route's ASGI endpoint: its answer from a plan where one applies (plans.py), else the
+    general way (ItemsEndpoints), with its Request and Response. Plain ASGI so that a Route
+    calls it without Starlette's per-request wrapper (request_response: its own exception
+    handling). Exceptions go to whoever called the route, and are answered there as any other:
+    by the app's ExceptionMiddleware through the router, by app/edge.py, which tries the items
+    and item routes first."""
 
     def __init__(self, endpoints: ItemsEndpoints) -> None:
         self.endpoints = endpoints
         self.geojson = endpoints.geojson
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = scope["path_params"]
-        collection = find_collection(scope["app"], params["collectionId"])
-        if await self._planned(scope, receive, send, collection, params["itemId"]):
+        collection = find_collection(scope["app"], scope["path_params"]["collectionId"])
+        if await self._planned(scope, receive, send, collection):
             return
-        request = Request(scope, receive)
-        query = self.endpoints.item_query(request, collection)
-        response = await self.endpoints.item_of(request, collection, query)
+        response = await self.general(Request(scope, receive), collection)
         await response(scope, receive, send)
 
-    async def _planned(
-        self, scope: Scope, receive: Receive, send: Send, collection: Any, item_id: str
-    ) -> bool:
-        """Whether the item's plan answered it (nothing sent if not)."""
+    async def _planned(self, scope: Scope, receive: Receive, send: Send, collection: Any) -> bool:
+        """Whether the request's plan answered it (nothing sent if not)."""
         if self.geojson is None or not isinstance(collection, ServedCollection):
             return False
-        accept, conditional = _item_headers(scope)
-        plan = self._plan(scope, receive, collection, accept)
-        return not conditional and await answered(self.geojson, plan, scope, send, item_id)
-
-    def _plan(
-        self, scope: Scope, receive: Receive, collection: ServedCollection, accept: bytes | None
-    ) -> ItemPlan:
-        """The plan of this query, Accept header and base URL, made once per catalog load."""
+        accept, conditional = _plan_headers(scope)
+        # What the plan depends on, with the query's reader and sizes (self), and the app's
+        # answers (self.geojson): a key of its own among the collection's remembered queries.
         key = (self, scope["query_string"], accept, *base_url_inputs(scope))
         plan = collection.queries.get(key)
         if plan is None:
-            request = Request(scope, receive)
-            query = self.endpoints.item_query(request, collection)
-            assert self.geojson is not None
-            make = partial(make_plan, self.geojson, request, _in_crs(collection, query), query)
+            make = partial(self.make, Request(scope, receive), collection)
             plan = remembered(collection.queries, key, make, QUERIES)
-        return cast(ItemPlan, plan)
+        return not conditional and await self.answer(self.geojson, plan, scope, send)
+
+    def make(self, request: Request, collection: ServedCollection) -> Any:
+        raise NotImplementedError
+
+    async def answer(self, geojson: GeoJsonAnswers, plan: Any, scope: Scope, send: Send) -> bool:
+        raise NotImplementedError
+
+    async def general(self, request: Request, collection: Any) -> Response:
+        raise NotImplementedError
 
 
-def _item_headers(scope: Scope) -> tuple[bytes | None, bool]:
+class ItemsEndpoint(PlannedEndpoint):
+    def make(self, request: Request, collection: ServedCollection) -> ItemsPlan:
+        assert self.geojson is not None
+        query = self.endpoints.items_query(request, collection)
+        served = with_applied_limit(request, query.limit)
+        return make_items_plan(self.geojson, served, _in_crs(collection, query), query)
+
+    async def answer(self, geojson: GeoJsonAnswers, plan: Any, scope: Scope, send: Send) -> bool:
+        return await answered_items(geojson, plan, scope, send)
+
+    async def general(self, request: Request, collection: Any) -> Response:
+        return await self.endpoints.items_of(request, collection)
+
+
+class ItemEndpoint(PlannedEndpoint):
+    def make(self, request: Request, collection: ServedCollection) -> ItemPlan:
+        assert self.geojson is not None
+        query = self.endpoints.item_query(request, collection)
+        return make_item_plan(self.geojson, request, _in_crs(collection, query), query)
+
+    async def answer(self, geojson: GeoJsonAnswers, plan: Any, scope: Scope, send: Send) -> bool:
+        item_id = scope["path_params"]["itemId"]
+        return await answered_item(geojson, plan, scope, send, item_id)
+
+    async def general(self, request: Request, collection: Any) -> Response:
+        return await self.endpoints.item_of(request, collection)
+
+
+def _plan_headers(scope: Scope) -> tuple[bytes | None, bool]:
     """The request's Accept header (the first, as Starlette's Headers.get gives it), and whether
     it asks conditionally (If-None-Match)."""
     accept, conditional = None, False
