@@ -70,7 +70,7 @@ def test_a_planned_answer_is_the_general_ways(
         plans = _plans(app, LINES)
     assert planned.status_code == 200, planned.text
     _assert_same(planned, general)
-    assert [plan.statement is not None for plan in plans] == [True]
+    assert [plan.shaped is not None for plan in plans] == [True]
 
 
 def test_a_plan_is_made_once_per_query_and_base_url(make_app: Callable[..., FastAPI]) -> None:
@@ -101,7 +101,7 @@ def test_html_is_answered_the_general_way(make_app: Callable[..., FastAPI]) -> N
         plans = _plans(app, LINES)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert [plan.statement for plan in plans] == [None]
+    assert [plan.shaped for plan in plans] == [None]
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def test_a_planned_page_is_the_general_ways(
         plans = _plans(app, LINES, ItemsPlan)
     assert planned.status_code == 200, planned.text
     _assert_same(planned, general)
-    assert [plan.statement is not None for plan in plans] == [True]
+    assert [plan.shaped is not None for plan in plans] == [True]
 
 
 @pytest.mark.parametrize("query", ["?bbox=-120,30,-100,40", "?after=5", "?id=3", "?f=html"])
@@ -171,4 +171,4 @@ def test_a_page_whose_statement_holds_the_request_is_the_general_ways(
         response = client.get(f"/collections/{LINES}/items{query}")
         plans = _plans(app, LINES, ItemsPlan)
     assert response.status_code == 200, response.text
-    assert [plan.statement for plan in plans] == [None]
+    assert [plan.shaped for plan in plans] == [None]

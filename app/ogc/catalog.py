@@ -12,7 +12,7 @@ Telemetry hands in a subclass that also tells the span and the metrics (app/otel
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -44,7 +44,7 @@ from app.ogc.crs import (
     quote_ident,
     transformed_sql,
 )
-from app.ogc.geojson_sql import GeoJsonPage, PageRequest, page_sql, read_page
+from app.ogc.geojson_sql import GeoJsonPage, PageRequest, ShapedPage, page_sql, read_page
 from app.settings import Settings
 
 # Span attribute names: stable, documented in docs/telemetry.md (dashboards, X-Ray annotations).
@@ -241,6 +241,27 @@ class ServedCollection(PgCollection):
         functions = page.function_parameters
         matched = await counter.matched(self, conn, where, functions, result.snapshot)
         return replace(result, matched=matched)
+
+    async def planned_page(
+        self,
+        conn: asyncpg.Connection,
+        shaped: ShapedPage,
+        parameters: Sequence[Any],
+        counter: MatchedCounter | None,
+    ) -> GeoJsonPage:
+        """The page of a plan (plans.py), read with `parameters`; with a `counter`, numberMatched
+        as geojson_page counts it (a shaped page has no filter)."""
+        result = await read_page(conn, shaped.sql, list(parameters))
+        if counter is None:
+            return result
+        matched = await counter.matched(self, conn, None, {}, result.snapshot)
+        return replace(result, matched=matched)
+
+    def shaped(self, page: PageRequest) -> ShapedPage | None:
+        """The page and its statement, for a page shaped_statement makes one for."""
+        self.check_page(page, None)
+        found = self.shaped_statement(page)
+        return None if found is None else ShapedPage(page, found[0], tuple(found[1]))
 
     def check_page(self, page: PageRequest, ids: list[str] | None) -> None:
         """What would make the page's statement fail, answered as a 400 or 404."""

@@ -19,7 +19,7 @@ from app.ogc.catalog import INTEGER_TYPES, ServedCollection, filtering, int64_id
 from app.ogc.counting import MatchedCounter
 from app.ogc.envelopes import GEOJSON, Envelopes, paging_links
 from app.ogc.etags import DataETags
-from app.ogc.geojson_sql import PageRequest
+from app.ogc.geojson_sql import PageRequest, ShapedPage
 from app.ogc.items_query import CURSOR, ItemQuery, ItemsQuery
 from app.ogc.keyset import Order, cursor_condition, key_order, total_order
 from app.ogc.links import ID_MARKER, LinkCachingFactory
@@ -129,17 +129,15 @@ class GeoJsonAnswers:
 
     def plain_page(
         self, request: Request, collection: ServedCollection, query: ItemsQuery
-    ) -> tuple[tuple[str, list[Any]], Order | None] | None:
-        """The statement and parameters `items` runs for a page whose statement holds no value
-        of the request (no filter, no cursor, no function parameters: the same for every such
-        request), and the page's order; None for any other page. `request` holds the query as
+    ) -> tuple[ShapedPage, Order | None] | None:
+        """The page and statement `items` reads for a query whose statement holds no value of
+        the request (no filter, no cursor, no function parameters: the same for every such
+        request), and the page's order; None for any other query. `request` holds the query as
         served (items.with_applied_limit)."""
         if filtering(_filters(query)) or query.after is not None:
             return None
         order = key_order(collection, query.sortby)
-        page_request = self._items_request(request, collection, query, order)
-        collection.check_page(page_request, None)
-        shaped = collection.shaped_statement(page_request)
+        shaped = collection.shaped(self._items_request(request, collection, query, order))
         return None if shaped is None else (shaped, order)
 
     async def items(
@@ -156,18 +154,16 @@ class GeoJsonAnswers:
         etag = self.etags.etag(request.scope, page.snapshot)
         return GeoJsonBody(parts.document(page, paging), etag)
 
-    def item_statement(
+    def item_page(
         self, request: Request, collection: ServedCollection, query: ItemQuery
-    ) -> str | None:
-        """The statement `item` runs for an id of this query, the same text for every id its
-        key_parameter turns into a parameter; None where there is no such id (the key's type)."""
+    ) -> ShapedPage | None:
+        """The page and statement `item` reads for an id of this query, the same for every id
+        its key_parameter turns into a parameter; None where there is no such id (the key's
+        type)."""
         key = key_parameter(collection, "0")
         if key is None:
             return None
-        page_request = _page_request(request, collection, query, limit=1, key=key)
-        collection.check_page(page_request, None)
-        shaped = collection.shaped_statement(page_request)
-        return None if shaped is None else shaped[0]
+        return collection.shaped(_page_request(request, collection, query, limit=1, key=key))
 
     async def item(
         self, request: Request, collection: ServedCollection, item_id: str, query: ItemQuery

@@ -74,6 +74,16 @@ class PageRequest:
 
 
 @dataclass(frozen=True)
+class ShapedPage:
+    """A page request whose statement holds no value of the request but its parameters, and
+    that statement (catalog.ServedCollection.shaped_statement): what a plan keeps (plans.py)."""
+
+    page: PageRequest
+    sql: str
+    parameters: tuple[Any, ...]  # an item's: its key's placeholder, given per request
+
+
+@dataclass(frozen=True)
 class GeoJsonPage:
     returned: int
     features: bytes  # the features, comma-separated, UTF-8: what goes between `[` and `]`

@@ -19,8 +19,7 @@ link would have to escape; a conditional request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.types import Scope, Send
@@ -30,7 +29,7 @@ from tipg.resources.enums import MediaType
 from app.ogc.catalog import ServedCollection
 from app.ogc.envelopes import UNSAFE_ID_CHARACTERS, PageParts, paging_links, with_id
 from app.ogc.geojson_items import GeoJsonAnswers, key_parameter
-from app.ogc.geojson_sql import read_page
+from app.ogc.geojson_sql import ShapedPage
 from app.ogc.items_query import ItemQuery, ItemsQuery
 from app.ogc.keyset import Order
 
@@ -41,10 +40,10 @@ Headers = tuple[tuple[bytes, bytes], ...]
 @dataclass(frozen=True)
 class ItemPlan:
     """An item answer in GeoJSON, but for the item's id and the data (see the module's
-    docstring); `statement` is None where the general way answers."""
+    docstring); `shaped` is None where the general way answers."""
 
     collection: ServedCollection  # in the query's CRS
-    statement: str | None
+    shaped: ShapedPage | None  # the page (for a key) and its statement
     links: tuple[bytes, ...] = ()  # the links as JSON, cut where the id goes
     etag_prefix: bytes = b""  # DataETags.prefix
     content_crs: Headers = ()  # the header, if the query has one
@@ -52,12 +51,11 @@ class ItemPlan:
 
 @dataclass(frozen=True)
 class ItemsPlan:
-    """An items page in GeoJSON, but for the data; `statement` is None where the general way
+    """An items page in GeoJSON, but for the data; `shaped` is None where the general way
     answers."""
 
     collection: ServedCollection  # in the query's CRS
-    statement: str | None
-    parameters: tuple[Any, ...] = ()  # the statement's: the feature links' parts
+    shaped: ShapedPage | None  # the page and its statement
     page_at: tuple[int, int] = (0, 0)  # (limit, offset)
     order: Order | None = None  # the page ordered by the key alone: paged by cursor
     parts: PageParts | None = None
@@ -77,12 +75,12 @@ def make_item_plan(
     """The plan for items of `collection` (in the query's CRS) asked for by `request`."""
     if query.output is not MediaType.geojson or collection.id_column is None:
         return ItemPlan(collection, None)
-    statement = geojson.item_statement(request, collection, query)
-    if statement is None:
+    shaped = geojson.item_page(request, collection, query)
+    if shaped is None:
         return ItemPlan(collection, None)
     return ItemPlan(
         collection,
-        statement,
+        shaped,
         geojson.envelopes.item_template(request, collection.id),
         geojson.etags.prefix(request.scope),
         _content_crs(query),
@@ -97,11 +95,10 @@ def make_items_plan(
     planned = geojson.plain_page(request, collection, query)
     if query.output is not MediaType.geojson or planned is None:
         return ItemsPlan(collection, None)
-    (statement, parameters), order = planned
+    shaped, order = planned
     return ItemsPlan(
         collection,
-        statement,
-        tuple(parameters),
+        shaped,
         (query.limit, query.offset or 0),
         order,
         geojson.envelopes.page_parts(request, collection),
@@ -115,13 +112,14 @@ async def answered_item(
     geojson: GeoJsonAnswers, plan: ItemPlan, scope: Scope, send: Send, item_id: str
 ) -> bool:
     """Whether the plan answered this item request; False (nothing sent) where it cannot."""
-    if plan.statement is None or not item_id or not UNSAFE_ID_CHARACTERS.isdisjoint(item_id):
+    shaped = plan.shaped
+    if shaped is None or not item_id or not UNSAFE_ID_CHARACTERS.isdisjoint(item_id):
         return False
     key = key_parameter(plan.collection, item_id)
     if key is None:
         return False
     async with scope["app"].state.pool.acquire() as conn:
-        page = await read_page(conn, plan.statement, [key])
+        page = await plan.collection.planned_page(conn, shaped, (key,), None)
     if not page.returned:
         raise TipgNotFound(f"Item {item_id} in Collection {plan.collection.id} does not exist.")
     links = with_id(plan.links, item_id)
@@ -138,12 +136,11 @@ async def answered_items(
     geojson: GeoJsonAnswers, plan: ItemsPlan, scope: Scope, send: Send
 ) -> bool:
     """Whether the plan answered this items request; False (nothing sent) where it cannot."""
-    if plan.statement is None or plan.parts is None:
+    shaped = plan.shaped
+    if shaped is None or plan.parts is None:
         return False
     async with scope["app"].state.pool.acquire() as conn:
-        page = await read_page(conn, plan.statement, list(plan.parameters))
-        matched = await geojson.counter.matched(plan.collection, conn, None, {}, page.snapshot)
-    page = replace(page, matched=matched)
+        page = await plan.collection.planned_page(conn, shaped, shaped.parameters, geojson.counter)
     paging = paging_links(plan.parts, page, plan.page_at, plan.order)
     body = plan.parts.document(page, paging)
     tag = geojson.etags.etag_at(plan.etag_prefix, scope["path"], plan.query_string, page.snapshot)

@@ -4,6 +4,7 @@ tile request's zoom, matrix set and size."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -12,7 +13,7 @@ from tipg.collections import ItemList
 
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
 from app.ogc.counting import MatchedCounter
-from app.ogc.geojson_sql import GeoJsonPage, PageRequest
+from app.ogc.geojson_sql import GeoJsonPage, PageRequest, ShapedPage
 from app.ogc.tiles import tile_attributes
 from app.otel.deferred import DeferredHistogram
 
@@ -76,6 +77,20 @@ class ObservedCollection(ServedCollection):
         if span.is_recording():
             span.set_attribute("ogc.tile.bytes", len(tile))
         return tile
+
+    async def planned_page(
+        self,
+        conn: asyncpg.Connection,
+        shaped: ShapedPage,
+        parameters: Sequence[Any],
+        counter: MatchedCounter | None,
+    ) -> GeoJsonPage:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(page_attributes(shaped.page, {}))
+        result = await super().planned_page(conn, shaped, parameters, counter)
+        self._observe(result.returned, result.matched)
+        return result
 
     async def geojson_page(
         self,
