@@ -248,7 +248,7 @@ class TelemetrySettings(BaseSettings):
     otel_exporter_otlp_metrics_default_histogram_aggregation: HistogramAggregation = (
         "base2_exponential_bucket_histogram"
     )
-    # Exemplars cost every histogram record a check of the current span (three records per
+    # Exemplars cost every histogram record a look at the current span (three records per
     # request), and CloudWatch's EMF exporter drops them; the standard variable turns them on.
     otel_metrics_exemplar_filter: ExemplarFilterChoice = "always_off"
     # Lowest level of the log lines also sent over OTLP. Every line is on stdout, which ECS ships

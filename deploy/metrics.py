@@ -1,7 +1,8 @@
 """Every metric the dashboard and the alarms name must be one that really exists.
 
 Three sources of truth, read from the code and the configuration themselves:
-- the service's instruments (the `meter.create_*("name", ...)` calls under app/) and their kinds,
+- the service's instruments (the `meter.create_*("name", ...)` and `AggregatedHistogram("name",
+  ...)` calls under app/) and their kinds,
   and the ECS task metrics the collector makes (collector/ecs-task-metrics.yaml, after renames);
 - otel-config.yaml's awsemf metric_declarations: which of them become CloudWatch metrics, with
   which dimension sets (anything else never reaches CloudWatch);
@@ -62,20 +63,28 @@ class MetricRef:
 
 @cache
 def instruments() -> dict[str, str]:
-    """Metric name -> instrument kind (create_histogram -> "histogram"), from app/'s source."""
+    """Metric name -> instrument kind (create_histogram -> "histogram"), from app/'s source: the
+    meters' `create_*("name", ...)` calls and app/otel/histograms.py's
+    `AggregatedHistogram("name", ...)`."""
     found = {}
     for path in APP.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr.startswith("create_")
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                found[node.args[0].value] = node.func.attr.removeprefix("create_")
+            if isinstance(node, ast.Call) and (kind := _instrument_kind(node)) is not None:
+                found[node.args[0].value] = kind  # type: ignore[attr-defined]
     return found
+
+
+def _instrument_kind(call: ast.Call) -> str | None:
+    """The kind of instrument a call with a literal name as its first argument makes, if any."""
+    if not call.args or not isinstance(call.args[0], ast.Constant):
+        return None
+    if not isinstance(call.args[0].value, str):
+        return None
+    if isinstance(call.func, ast.Attribute) and call.func.attr.startswith("create_"):
+        return call.func.attr.removeprefix("create_")
+    if isinstance(call.func, ast.Name) and call.func.id == "AggregatedHistogram":
+        return "histogram"
+    return None
 
 
 @cache

@@ -22,7 +22,8 @@ POOL_NAME = {"db.client.connection.pool.name": "veda-wfs3"}
 
 
 class WaitRecorder(Protocol):
-    """Where waits go: a histogram (app/otel/pool_metrics.py's, deferred)."""
+    """Where waits go: a histogram (app/otel/pool_metrics.py's, aggregated by
+    app/otel/histograms.py)."""
 
     def record(self, value: float, attributes: Mapping[str, Any]) -> None: ...
 

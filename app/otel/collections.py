@@ -8,23 +8,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from tipg.collections import ItemList
 
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest, ShapedPage
 from app.ogc.tiles import tile_attributes
-from app.otel.deferred import DeferredHistogram
+from app.otel.histograms import AggregatedHistogram
 
-_meter = metrics.get_meter(__name__)
-features_returned = DeferredHistogram(
-    _meter.create_histogram(
-        "ogc.features.returned",
-        unit="{feature}",
-        description="Features returned per items request, by collection.",
-        explicit_bucket_boundaries_advisory=[0, 1, 10, 50, 100, 500, 1000, 5000, 10000],
-    )
+features_returned = AggregatedHistogram(
+    "ogc.features.returned",
+    unit="{feature}",
+    description="Features returned per items request, by collection.",
+    bounds=[0, 1, 10, 50, 100, 500, 1000, 5000, 10000],
 )
 
 

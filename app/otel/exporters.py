@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics.view import (
 )
 
 from app.otel.endpoint import OtlpEndpoint, Signal
+from app.otel.histograms import EXEMPLAR_FILTERS, Aggregation
 from app.settings import TelemetrySettings
 
 EXPORTERS: dict[tuple[Signal, str], str] = {
@@ -51,8 +52,8 @@ def exporter(signal: Signal, endpoint: OtlpEndpoint, **options: Any) -> Any:
     return getattr(importlib.import_module(module), name)(endpoint=endpoint.url, **options)
 
 
-def metric_preferences(settings: TelemetrySettings) -> dict[str, Any]:
-    """Temporality and histogram aggregation of the metric exporter (see TelemetrySettings)."""
+def histogram_aggregation(settings: TelemetrySettings) -> Aggregation:
+    """How app/otel/histograms.py aggregates: as the SDK would, by the same settings."""
     temporality = (
         AggregationTemporality.DELTA
         if settings.otel_exporter_otlp_metrics_temporality_preference == "delta"
@@ -62,6 +63,14 @@ def metric_preferences(settings: TelemetrySettings) -> dict[str, Any]:
         settings.otel_exporter_otlp_metrics_default_histogram_aggregation
         == "base2_exponential_bucket_histogram"
     )
+    exemplars = EXEMPLAR_FILTERS[settings.otel_metrics_exemplar_filter]
+    return Aggregation(temporality, exponential, exemplars)
+
+
+def metric_preferences(settings: TelemetrySettings) -> dict[str, Any]:
+    """Temporality and histogram aggregation of the metric exporter (see TelemetrySettings)."""
+    ours = histogram_aggregation(settings)
+    temporality, exponential = ours.temporality, ours.exponential
     aggregation = (
         ExponentialBucketHistogramAggregation()
         if exponential

@@ -19,7 +19,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from starlette.types import Message, Scope
 
 from app.otel.access_log import AccessLog
-from app.otel.deferred import DeferredHistogram
+from app.otel.histograms import AggregatedHistogram
 from app.otel.server_span import finish_server_span, start_server_span
 from app.otel.xray import HEADER, trace_header
 
@@ -40,13 +40,11 @@ class RequestMetrics:
 
     def __init__(self) -> None:
         meter = metrics.get_meter(__name__)
-        self.duration = DeferredHistogram(
-            meter.create_histogram(
-                "http.server.request.duration",
-                unit="s",
-                description="Duration of HTTP server requests.",
-                explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-            )
+        self.duration = AggregatedHistogram(
+            "http.server.request.duration",
+            unit="s",
+            description="Duration of HTTP server requests.",
+            bounds=DURATION_BUCKETS,
         )
         self.in_flight: Counter[tuple[str, str]] = Counter()  # (method, scheme) -> requests
         meter.create_observable_gauge(

@@ -18,13 +18,13 @@ from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from app.db.pool import POOL_NAME, BoundedPool
-from app.otel.deferred import DeferredHistogram
+from app.otel.histograms import AggregatedHistogram
 
 STATE = "db.client.connection.state"
 WAIT_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
 
 
-def observe_pool(current_pool: Callable[[], Any]) -> DeferredHistogram:
+def observe_pool(current_pool: Callable[[], Any]) -> AggregatedHistogram:
     """Register the pool gauges (read from `current_pool()` at export time: the app's pool,
     bounded or not, or None while it is closed); return the wait histogram for BoundedPool."""
     meter = metrics.get_meter(__name__)
@@ -47,11 +47,9 @@ def observe_pool(current_pool: Callable[[], Any]) -> DeferredHistogram:
     # cumulative sum into per-interval deltas, and the dashboard wants the level.
     meter.create_observable_gauge("db.client.connection.count", [count], unit="{connection}")
     meter.create_observable_gauge("db.client.connection.max", [maximum], "{connection}")
-    return DeferredHistogram(
-        meter.create_histogram(
-            "db.client.connection.wait_time",
-            unit="s",
-            description="Time it took to obtain an open connection from the pool.",
-            explicit_bucket_boundaries_advisory=WAIT_BUCKETS,
-        )
+    return AggregatedHistogram(
+        "db.client.connection.wait_time",
+        unit="s",
+        description="Time it took to obtain an open connection from the pool.",
+        bounds=WAIT_BUCKETS,
     )

@@ -50,11 +50,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from app.db.pool import WaitRecorder
 from app.ogc.catalog import ServedCollection
+from app.otel import histograms
 from app.otel.collections import ObservedCollection
 from app.otel.collector_gate import CollectorGate, GatedBatchSpanProcessor
-from app.otel.deferred import flush_at_collection, record_at_once_for
 from app.otel.endpoint import endpoint_for
-from app.otel.exporters import exporter, metric_preferences
+from app.otel.exporters import exporter, histogram_aggregation, metric_preferences
 from app.otel.freshness import observe_freshness
 from app.otel.logs import exclude_telemetry_logs
 from app.otel.observer import RequestMetrics
@@ -184,16 +184,17 @@ def _meter_provider(settings: TelemetrySettings, resource: Resource) -> MeterPro
     readers = []
     if endpoint := endpoint_for(settings, "metrics"):
         preferences = metric_preferences(settings)
-        readers.append(PeriodicExportingMetricReader(exporter("metrics", endpoint, **preferences)))
-    provider = MeterProvider(
+        otlp = exporter("metrics", endpoint, **preferences)
+        # The request path's histograms (histograms.py) join each export of the SDK's metrics.
+        exporting = histograms.WithHistograms(otlp, resource, **preferences)
+        readers.append(PeriodicExportingMetricReader(exporting))
+        histograms.start(histogram_aggregation(settings))
+    return MeterProvider(
         resource=resource,
         metric_readers=readers,
         exemplar_filter=EXEMPLAR_FILTERS[settings.otel_metrics_exemplar_filter](),
         shutdown_on_exit=False,
     )
-    flush_at_collection(provider)
-    record_at_once_for(settings.otel_metrics_exemplar_filter)
-    return provider
 
 
 def _logger_provider(settings: TelemetrySettings, resource: Resource) -> LoggerProvider:
