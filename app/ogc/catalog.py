@@ -235,12 +235,8 @@ class ServedCollection(PgCollection):
         if where is not None or page.cursor is not None:
             page = replace(page, where=_and(where, page.cursor))
         sql, params = self.shaped_statement(page) or page_sql(self, page)
-        result = await read_page(conn, sql, params)
-        if counter is None:
-            return result
         functions = page.function_parameters
-        matched = await counter.matched(self, conn, where, functions, result.snapshot)
-        return replace(result, matched=matched)
+        return await self._read_counted(conn, (sql, params), where, functions, counter)
 
     async def planned_page(
         self,
@@ -251,10 +247,22 @@ class ServedCollection(PgCollection):
     ) -> GeoJsonPage:
         """The page of a plan (plans.py), read with `parameters`; with a `counter`, numberMatched
         as geojson_page counts it (a shaped page has no filter)."""
-        result = await read_page(conn, shaped.sql, list(parameters))
+        statement = (shaped.sql, list(parameters))
+        return await self._read_counted(conn, statement, None, {}, counter)
+
+    async def _read_counted(
+        self,
+        conn: asyncpg.Connection,
+        statement: tuple[str, list[Any]],
+        where: Expr | None,
+        functions: dict[str, str],
+        counter: MatchedCounter | None,
+    ) -> GeoJsonPage:
+        """The page `statement` reads; with a `counter`, numberMatched of `where` (counting.py)."""
+        result = await read_page(conn, *statement)
         if counter is None:
             return result
-        matched = await counter.matched(self, conn, None, {}, result.snapshot)
+        matched = await counter.matched(self, conn, where, functions, result.snapshot)
         return replace(result, matched=matched)
 
     def shaped(self, page: PageRequest) -> ShapedPage | None:

@@ -4,7 +4,7 @@ tile request's zoom, matrix set and size."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import asyncpg
@@ -82,12 +82,8 @@ class ObservedCollection(ServedCollection):
         parameters: Sequence[Any],
         counter: MatchedCounter | None,
     ) -> GeoJsonPage:
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.set_attributes(page_attributes(shaped.page, {}))
-        result = await super().planned_page(conn, shaped, parameters, counter)
-        self._observe(result.returned, result.matched)
-        return result
+        reading = super().planned_page(conn, shaped, parameters, counter)
+        return await self._observed_page(shaped.page, {}, reading)
 
     async def geojson_page(
         self,
@@ -96,9 +92,17 @@ class ObservedCollection(ServedCollection):
         filters: dict[str, Any],
         counter: MatchedCounter | None,
     ) -> GeoJsonPage:
+        reading = super().geojson_page(conn, page, filters, counter)
+        return await self._observed_page(page, filters, reading)
+
+    async def _observed_page(
+        self, page: PageRequest, filters: dict[str, Any], reading: Awaitable[GeoJsonPage]
+    ) -> GeoJsonPage:
+        """`reading`'s page: what the request asked set on the span before the page is read
+        (`reading` runs only when awaited), what it returned recorded after."""
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes(page_attributes(page, filters))
-        result = await super().geojson_page(conn, page, filters, counter)
+        result = await reading
         self._observe(result.returned, result.matched)
         return result

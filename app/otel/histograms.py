@@ -49,6 +49,9 @@ from opentelemetry.util.types import AttributeValue
 MAX_SCALE = 20  # the SDK's exponential aggregation's defaults (and the specification's)
 MAX_SIZE = 160
 SCOPE = InstrumentationScope("app.otel.histograms")
+# 2**scale / ln 2 for each positive scale, as the SDK's logarithm mapping keeps it: computed once,
+# not per value.
+SCALE_FACTORS = {scale: math.ldexp(1 / math.log(2), scale) for scale in range(1, MAX_SCALE + 1)}
 Key = tuple[tuple[str, AttributeValue], ...]
 
 
@@ -89,7 +92,7 @@ def exponential_index(value: float, scale: int) -> int:
         return (exponent - 1 - power_of_two) >> -scale
     if power_of_two:
         return ((exponent - 1) << scale) - 1
-    return math.floor(math.log(value) * math.ldexp(1 / math.log(2), scale))
+    return math.floor(math.log(value) * SCALE_FACTORS[scale])
 
 
 class _Values:
