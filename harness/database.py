@@ -18,7 +18,9 @@ from app.settings import (
     Settings,
     TelemetrySettings,
 )
+from data.grants import grant_read_only
 
+READER_ROLE = "wfs3_reader"  # the service's read-only role (scripts/db.sh creates it)
 SLOW_SCHEMA = "slow"
 SLOW_ITEMS = "/collections/slow.sleepy/items"  # waits while a HeldNap is held
 NAP_LOCK = 720_001  # the advisory lock key of that wait
@@ -53,6 +55,16 @@ def run_sql(url: str, query: str, *args: Any) -> Any:
             await conn.close()
 
     return asyncio.run(go())
+
+
+def fresh_schema(url: str, schema: str, *statements: str) -> None:
+    """`schema` dropped and made again by `statements` (run after its CREATE SCHEMA), readable
+    by the read-only role."""
+    for statement in (f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}"):
+        run_sql(url, statement)
+    for statement in statements:
+        run_sql(url, statement)
+    asyncio.run(grant_read_only(url, READER_ROLE, [schema]))
 
 
 def create_slow_view(url: str) -> None:

@@ -24,6 +24,7 @@ from data.grants import grant_read_only
 from data.load import DEFAULT_SIZES, load
 from harness import secrets_audit
 from harness.database import (
+    READER_ROLE,
     SLOW_SCHEMA,
     create_slow_view,
     make_settings,
@@ -33,7 +34,6 @@ from harness.database import (
 )
 
 TEST_DB = "wfs3_test"
-READER_ROLE = "wfs3_reader"
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.ogc.counting import MatchedCounter
-from data.grants import grant_read_only
-from harness.database import run_sql
+from harness.database import fresh_schema, run_sql
 
 SCHEMA = "wfs3_counting"
 ITEMS = f"/collections/{SCHEMA}.sightings/items"
@@ -22,16 +21,14 @@ SNAPSHOT = "SELECT pg_current_snapshot()::text"
 
 @pytest.fixture(scope="module")
 def sightings(database_url: str) -> str:
-    for statement in (
-        f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE",
-        f"CREATE SCHEMA {SCHEMA}",
+    fresh_schema(
+        database_url,
+        SCHEMA,
         f"CREATE TABLE {SCHEMA}.sightings (id int PRIMARY KEY, kind text,"
         " geom geometry(Point, 4326))",
         f"INSERT INTO {SCHEMA}.sightings SELECT n, CASE WHEN n % 2 = 0 THEN 'smoke' ELSE 'fire'"
         " END, ST_SetSRID(ST_MakePoint(n % 50, n % 40), 4326) FROM generate_series(1, 100) n",
-    ):
-        run_sql(database_url, statement)
-    asyncio.run(grant_read_only(database_url, "wfs3_reader", [SCHEMA]))
+    )
     return database_url
 
 

@@ -8,7 +8,6 @@ parameter fragments in /api, with behaviour to match; /req/core/query-param-unkn
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import Iterator
@@ -21,8 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.factory import create_app
 from app.ogc.responses import with_formats
-from data.grants import grant_read_only
-from harness.database import make_settings, run_sql
+from harness.database import fresh_schema, make_settings
 
 ITEMS = "/collections/public.fire_perimeters/items"
 JSON_RESOURCES = [
@@ -159,15 +157,13 @@ def places(database_url: str, reader_url: str) -> Iterator[TestClient]:
         for i, (x, y) in PLACES.items()
     ]
     rows = ", ".join(points)
-    for statement in (
-        f"DROP SCHEMA IF EXISTS {PLACES_SCHEMA} CASCADE",
-        f"CREATE SCHEMA {PLACES_SCHEMA}",
+    fresh_schema(
+        database_url,
+        PLACES_SCHEMA,
         f"CREATE TABLE {PLACES_SCHEMA}.places (id int PRIMARY KEY, geom geometry(Point, 4326),"
         ' kind text, "Region" text)',
         f"INSERT INTO {PLACES_SCHEMA}.places VALUES {rows}",
-    ):
-        run_sql(database_url, statement)
-    asyncio.run(grant_read_only(database_url, "wfs3_reader", [PLACES_SCHEMA]))
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WFS3_DB_SCHEMAS", PLACES_SCHEMA)
         app = create_app(make_settings(reader_url))

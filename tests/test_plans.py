@@ -7,7 +7,6 @@ never takes the plan, and a tag that matches nothing gets the full 200 answer.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -18,8 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.factory import create_app
 from app.ogc.plans import ItemPlan, ItemsPlan
-from data.grants import grant_read_only
-from harness.database import make_settings, run_sql
+from harness.database import fresh_schema, make_settings
 from tests.test_etags import with_data_unchanged
 
 LINES = "public.fire_lines"
@@ -60,19 +58,6 @@ def _assert_same(planned: Any, general: Any) -> None:
     assert [planned.headers.get(h) for h in compared] == [general.headers.get(h) for h in compared]
 
 
-@pytest.mark.parametrize("query", QUERIES)
-def test_a_planned_answer_is_the_general_ways(
-    make_app: Callable[..., FastAPI], sql: Callable[..., Any], query: str
-) -> None:
-    app = make_app()
-    with TestClient(app) as client:
-        planned, general = _both_ways(client, sql, f"/collections/{LINES}/items/2{query}")
-        plans = _plans(app, LINES)
-    assert planned.status_code == 200, planned.text
-    _assert_same(planned, general)
-    assert [plan.shaped is not None for plan in plans] == [True]
-
-
 def test_a_plan_is_made_once_per_query_and_base_url(make_app: Callable[..., FastAPI]) -> None:
     app = make_app()
     with TestClient(app) as client:
@@ -109,14 +94,12 @@ def words(database_url: str, reader_url: str) -> Iterator[tuple[FastAPI, TestCli
     rows = ", ".join(
         f"('{word}', ST_MakePoint({i}, {i})::geometry(Point, 4326))" for i, word in enumerate(WORDS)
     )
-    for statement in (
-        f"DROP SCHEMA IF EXISTS {WORDS_SCHEMA} CASCADE",
-        f"CREATE SCHEMA {WORDS_SCHEMA}",
+    fresh_schema(
+        database_url,
+        WORDS_SCHEMA,
         f"CREATE TABLE {WORDS_SCHEMA}.words (word text PRIMARY KEY, geom geometry(Point, 4326))",
         f"INSERT INTO {WORDS_SCHEMA}.words VALUES {rows}",
-    ):
-        run_sql(database_url, statement)
-    asyncio.run(grant_read_only(database_url, "wfs3_reader", [WORDS_SCHEMA]))
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WFS3_DB_SCHEMAS", WORDS_SCHEMA)
         app = create_app(make_settings(reader_url))
@@ -149,14 +132,20 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize("query", PAGES)
-def test_a_planned_page_is_the_general_ways(
-    make_app: Callable[..., FastAPI], sql: Callable[..., Any], query: str
+# (path below the collection, the plan's kind): every item query and every page query.
+PLANNED = [(f"/items/2{query}", ItemPlan) for query in QUERIES] + [
+    (f"/items{query}", ItemsPlan) for query in PAGES
+]
+
+
+@pytest.mark.parametrize(("path", "kind"), PLANNED)
+def test_a_planned_answer_is_the_general_ways(
+    make_app: Callable[..., FastAPI], sql: Callable[..., Any], path: str, kind: type
 ) -> None:
     app = make_app()
     with TestClient(app) as client:
-        planned, general = _both_ways(client, sql, f"/collections/{LINES}/items{query}")
-        plans = _plans(app, LINES, ItemsPlan)
+        planned, general = _both_ways(client, sql, f"/collections/{LINES}{path}")
+        plans = _plans(app, LINES, kind)
     assert planned.status_code == 200, planned.text
     _assert_same(planned, general)
     assert [plan.shaped is not None for plan in plans] == [True]
