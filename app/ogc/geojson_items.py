@@ -40,11 +40,17 @@ class GeoJsonBody(Response):
         self.status_code = 200
         self.background = None
         self.body = body
-        self.raw_headers = [
-            (b"etag", etag.encode("latin-1")),
-            (b"content-length", str(len(body)).encode()),
-            (b"content-type", GEOJSON_TYPE),
-        ]
+        self.raw_headers = geojson_headers(body, etag)
+
+
+def geojson_headers(body: bytes, etag: str) -> list[tuple[bytes, bytes]]:
+    """A 200 GeoJSON answer's headers as Starlette's Response writes them (ETag, Content-Length,
+    Content-Type: tests/test_geojson_body.py)."""
+    return [
+        (b"etag", etag.encode("latin-1")),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", GEOJSON_TYPE),
+    ]
 
 
 def _filters(query: ItemsQuery) -> dict[str, Any]:

@@ -28,12 +28,11 @@ from tipg.resources.enums import MediaType
 
 from app.ogc.catalog import ServedCollection
 from app.ogc.envelopes import UNSAFE_ID_CHARACTERS, PageParts, paging_links, with_id
-from app.ogc.geojson_items import GeoJsonAnswers, key_parameter
+from app.ogc.geojson_items import GeoJsonAnswers, geojson_headers, key_parameter
 from app.ogc.geojson_sql import ShapedPage
 from app.ogc.items_query import ItemQuery, ItemsQuery
 from app.ogc.keyset import Order
 
-GEOJSON_TYPE = MediaType.geojson.value.encode()
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
@@ -149,12 +148,7 @@ async def answered_items(
 
 
 async def _send_geojson(send: Send, body: bytes, etag: str, content_crs: Headers) -> None:
-    """A 200 with the headers GeoJsonBody sends (geojson_items.py), in its order."""
-    headers = [
-        (b"etag", etag.encode("latin-1")),
-        (b"content-length", str(len(body)).encode()),
-        (b"content-type", GEOJSON_TYPE),
-        *content_crs,
-    ]
+    """A 200 with the headers GeoJsonBody sends, then Content-Crs (as items._with_content_crs)."""
+    headers = [*geojson_headers(body, etag), *content_crs]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
