@@ -10,6 +10,7 @@ service is tests/test_signals.py's and tests/test_slo_e2e.py's.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -194,7 +195,36 @@ def test_nothing_is_kept_while_nothing_exports() -> None:
     ours = AggregatedHistogram("d", "s", "", BOUNDS)
     ours.record(0.1, GET)
     assert histograms.metrics(1) == []
-    assert ours._live == {}  # noqa: SLF001  # nothing held for an export that never comes
+    assert ours._live == {}  # noqa: SLF001  # nothing kept for an export that never comes
+    assert ours._held == []  # noqa: SLF001
+
+
+def test_at_most_held_values_wait_for_their_buckets(aggregating: Any) -> None:
+    """Values are held, then added HELD at a time: what waits for an export stays bounded."""
+    aggregating()
+    ours = AggregatedHistogram("d", "s", "", BOUNDS)
+    for _ in range(histograms.HELD - 1):
+        ours.record(0.1, GET)
+    assert len(ours._held) == histograms.HELD - 1  # noqa: SLF001
+    ours.record(0.1, GET)
+    assert ours._held == []  # noqa: SLF001
+    for _ in range(3 * histograms.HELD + 5):
+        ours.record(0.2, HEAD)
+        assert len(ours._held) < histograms.HELD  # noqa: SLF001
+    counts = {point.attributes["http.request.method"]: point.count for point in _our_points(ours)}
+    assert counts == {"GET": histograms.HELD, "HEAD": 3 * histograms.HELD + 5}
+
+
+def test_a_held_set_starts_no_later_than_its_first_value(aggregating: Any) -> None:
+    """Cumulative points start when their attribute set's first value was recorded, not when the
+    held values were added to the buckets."""
+    aggregating(temporality=CUMULATIVE)
+    ours = AggregatedHistogram("d", "s", "", BOUNDS)
+    before = time.time_ns()
+    ours.record(0.1, GET)
+    after = time.time_ns()
+    [point] = _our_points(ours, now=time.time_ns())
+    assert before <= point.start_time_unix_nano <= after
 
 
 @pytest.mark.parametrize(
