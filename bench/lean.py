@@ -26,7 +26,7 @@ import orjson
 
 from app.main import app as service
 from app.ogc.links import base_url_inputs
-from app.otel.access_log import AccessLog
+from app.otel.access_log import AccessLine, AccessLog
 
 ROUTE = "/collections/{collectionId}/items/{itemId}"
 PLAIN_HEADERS = frozenset({b"host", b"user-agent", b"connection", b"accept"})
@@ -114,13 +114,7 @@ async def _answer(
 
 def _log(scope: dict[str, Any], seconds: float, size: int) -> None:
     client = scope.get("client")
-    fields = {
-        "http.request.method": "GET",
-        "http.route": ROUTE,
-        "url.path": scope["path"],
-        "http.response.status_code": 200,
-        "duration_ms": round(seconds * 1000, 2),
-        "http.response.body.size": size,
-        "client.address": client[0] if client else None,
-    }
-    _access.write("GET", scope["path"], 200, fields)
+    address = client[0] if client else None
+    _access.write(
+        AccessLine(time.time(), "GET", scope["path"], ROUTE, 200, seconds, size, address, None)
+    )

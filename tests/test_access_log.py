@@ -8,17 +8,24 @@ import asyncio
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanContext
 
 from app.otel import access_log as access_log_module
-from app.otel.access_log import BATCH, AccessLog, flush_all
+from app.otel.access_log import BATCH, AccessLine, AccessLog, flush_all
 from app.otel.logs import JsonFormatter, RateLimitFilter
 
-FIELDS = {"http.route": "/collections/{collectionId}/items", "http.response.status_code": 200}
+ROUTE = "/collections/{collectionId}/items"
+
+
+def line(path: str, status: int = 200, span: SpanContext | None = None) -> AccessLine:
+    """A request's access line, as the observer makes it."""
+    return AccessLine(time.time(), "GET", path, ROUTE, status, 0.0123, 456, "10.0.0.1", span)
 
 
 class CountingStream(io.StringIO):
@@ -60,8 +67,9 @@ def lines(logger: logging.Logger) -> list[dict[str, Any]]:
 
 
 def test_the_direct_line_is_the_line_logging_writes(logger: CountingLogger) -> None:
-    AccessLog(logger).write("GET", "/collections/a/items", 200, dict(FIELDS))
-    logger.info("%s %s %d", "GET", "/collections/a/items", 200, extra=dict(FIELDS))
+    written = line("/collections/a/items")
+    AccessLog(logger).write(written)
+    logger.info("%s %s %d", "GET", "/collections/a/items", 200, extra=written.fields())
     direct, logged = lines(logger)
     assert logger.records == 1, "only logger.info made a record"
     assert direct.pop("time")[:19] == logged.pop("time")[:19]
@@ -80,19 +88,20 @@ def captured_records(logger: logging.Logger) -> list[logging.LogRecord]:
 
 def test_a_handler_that_wants_info_lines_gets_a_record(logger: CountingLogger) -> None:
     access = AccessLog(logger)
-    access.write("GET", "/a", 200, dict(FIELDS))
+    access.write(line("/a"))
     captured = captured_records(logger)
-    access.write("GET", "/b", 404, dict(FIELDS))
+    access.write(line("/b", 404))
     [record] = captured
     assert record.getMessage() == "GET /b 404"
-    assert record.__dict__["http.route"] == FIELDS["http.route"]
+    assert record.__dict__["http.route"] == ROUTE
+    assert "trace_id" not in record.__dict__, "a record's ids are its handlers' to add"
     assert [line["message"] for line in lines(logger)] == ["GET /a 200", "GET /b 404"]
 
 
 def test_a_handler_above_info_leaves_the_line_direct(logger: CountingLogger) -> None:
     """The OTLP log handler's default level is WARNING: it must not cost every request."""
     logger.addHandler(logging.Handler(logging.WARNING))
-    AccessLog(logger).write("GET", "/a", 200, dict(FIELDS))
+    AccessLog(logger).write(line("/a"))
     assert logger.records == 0
     assert [line["message"] for line in lines(logger)] == ["GET /a 200"]
 
@@ -100,7 +109,7 @@ def test_a_handler_above_info_leaves_the_line_direct(logger: CountingLogger) -> 
 def test_a_raised_level_silences_the_line(logger: CountingLogger) -> None:
     access = AccessLog(logger)
     logger.setLevel(logging.WARNING)
-    access.write("GET", "/a", 200, dict(FIELDS))
+    access.write(line("/a"))
     assert lines(logger) == []
 
 
@@ -108,7 +117,7 @@ def test_a_closed_stream_is_reported_as_logging_reports_it(
     logger: CountingLogger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logger.handlers[0].stream.close()  # type: ignore[attr-defined]
-    AccessLog(logger).write("GET", "/a", 200, dict(FIELDS))
+    AccessLog(logger).write(line("/a"))
     assert "--- Logging error ---" in capsys.readouterr().err
 
 
@@ -128,7 +137,7 @@ def test_on_an_event_loop_lines_are_held_then_written_together(logger: CountingL
     async def serve_three() -> tuple[int, int]:
         access = AccessLog(logger)
         for path in ("/a", "/b", "/c"):
-            access.write("GET", path, 200, dict(FIELDS))
+            access.write(line(path))
         held = len(lines(logger))
         await _until(lambda: len(lines(logger)) == 3)  # FLUSH_SECONDS after the first
         return held, writes(logger)
@@ -143,7 +152,7 @@ def test_a_full_batch_is_written_at_once(logger: CountingLogger) -> None:
     async def serve_a_batch() -> int:
         access = AccessLog(logger)
         for number in range(BATCH):
-            access.write("GET", f"/{number}", 200, dict(FIELDS))
+            access.write(line(f"/{number}"))
         return len(lines(logger))
 
     assert asyncio.run(serve_a_batch()) == BATCH
@@ -152,7 +161,7 @@ def test_a_full_batch_is_written_at_once(logger: CountingLogger) -> None:
 
 def test_the_shutdown_writes_what_is_held(logger: CountingLogger) -> None:
     async def serve_one_then_shut_down() -> tuple[int, int]:
-        AccessLog(logger).write("GET", "/a", 200, dict(FIELDS))
+        AccessLog(logger).write(line("/a"))
         held = len(lines(logger))
         flush_all()  # factory.py's lifespan, on shutdown
         return held, len(lines(logger))
@@ -167,8 +176,8 @@ def test_a_held_line_keeps_its_own_trace_ids(logger: CountingLogger) -> None:
     async def two_requests_then_a_third() -> str:
         access = AccessLog(logger)
         with tracer.start_as_current_span("first") as first:
-            access.write("GET", "/a", 200, dict(FIELDS))
-        access.write("GET", "/healthz", 200, dict(FIELDS))  # a probe: no span
+            access.write(line("/a", span=first.get_span_context()))
+        access.write(line("/healthz"))  # a probe: no span
         with tracer.start_as_current_span("third"):
             access.flush()
         return f"{first.get_span_context().span_id:016x}"
@@ -184,9 +193,9 @@ def test_a_new_handler_gets_records_after_the_held_lines_are_written(
 ) -> None:
     async def hold_then_capture() -> list[logging.LogRecord]:
         access = AccessLog(logger)
-        access.write("GET", "/held", 200, dict(FIELDS))
+        access.write(line("/held"))
         captured = captured_records(logger)
-        access.write("GET", "/captured", 200, dict(FIELDS))
+        access.write(line("/captured"))
         return captured
 
     captured = asyncio.run(hold_then_capture())

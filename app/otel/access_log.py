@@ -25,11 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
-from opentelemetry import trace
+from opentelemetry.trace import SpanContext
 
 from app.otel.logs import JsonFormatter, RateLimitFilter, span_ids
 
@@ -40,26 +39,59 @@ FLUSH_SECONDS = 0.5  # the longest a line waits for its batch
 _all: weakref.WeakSet[AccessLog] = weakref.WeakSet()  # an app's, while it lives
 
 
+class AccessLine(NamedTuple):
+    """One request's access line as observed; its fields are made only when it is written (a
+    batch at a time, off the request, where making them costs a third: bench/inrequest.py)."""
+
+    created: float  # time.time() at the request's end
+    method: str
+    path: str
+    route: str | None
+    status: int
+    seconds: float
+    body_size: int
+    client: str | None
+    span: SpanContext | None  # the request's own span: a held line is written after it ended
+
+    @property
+    def message(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
+
+    def fields(self, ids: bool = True) -> dict[str, Any]:
+        """The line's fields; with its span's ids unless `ids` is False (a LogRecord, whose
+        handlers take the ids of the span current when it is emitted: this one)."""
+        fields: dict[str, Any] = {
+            "http.request.method": self.method,
+            "http.route": self.route,
+            "url.path": self.path,
+            "http.response.status_code": self.status,
+            "duration_ms": round(self.seconds * 1000, 2),
+            "http.response.body.size": self.body_size,
+            "client.address": self.client,
+        }
+        if ids and self.span is not None:
+            fields.update(span_ids(self.span))
+        return fields
+
+
 class AccessLog:
     def __init__(self, logger: logging.Logger = LOGGER) -> None:
         self.logger = logger
         self._seen: list[object] = []  # the logger's filters and handler chain last looked at
         self._direct: list[logging.StreamHandler[Any]] | None = None  # None: use logging
         self._lock = threading.Lock()  # flush_all runs wherever the app's shutdown does
-        self._held: list[tuple[float, str, dict[str, Any]]] = []  # (time, message, fields)
+        self._held: list[AccessLine] = []
         _all.add(self)
 
-    def write(self, method: str, path: str, status: int, fields: dict[str, Any]) -> None:
+    def write(self, line: AccessLine) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
             return
         if self._direct_handlers() is None:
-            self.logger.info("%s %s %d", method, path, status, extra=fields)
+            fields = line.fields(ids=False)
+            self.logger.info("%s %s %d", line.method, line.path, line.status, extra=fields)
             return
-        # The ids now, last, as JsonFormatter.line adds them: a held line is formatted later,
-        # when the current span is another request's.
-        fields.update(span_ids(trace.get_current_span().get_span_context()))
         with self._lock:
-            self._held.append((time.time(), f"{method} {path} {status}", fields))
+            self._held.append(line)
             held = len(self._held)
         if held >= BATCH:
             self.flush()
@@ -76,15 +108,19 @@ class AccessLog:
         for handler in self._direct:
             formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
             lines = [
-                formatter.line(t, "INFO", name, message, f, current_ids=False)
-                for t, message, f in held
+                formatter.line(
+                    line.created, "INFO", name, line.message, line.fields(), current_ids=False
+                )
+                for line in held
             ]
             try:
                 with handler.lock:  # type: ignore[union-attr]  # the lock StreamHandler.emit takes
                     handler.stream.write(handler.terminator.join(lines) + handler.terminator)
                     handler.stream.flush()
             except Exception:  # a closed stream: reported as StreamHandler.emit would
-                record = self.logger.makeRecord(name, logging.INFO, "", 0, held[0][1], (), None)
+                record = self.logger.makeRecord(
+                    name, logging.INFO, "", 0, held[0].message, (), None
+                )
                 handler.handleError(record)
 
     def _direct_handlers(self) -> list[logging.StreamHandler[Any]] | None:

@@ -18,7 +18,7 @@ from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from starlette.types import Message, Scope
 
-from app.otel.access_log import AccessLog
+from app.otel.access_log import AccessLine, AccessLog
 from app.otel.histograms import AggregatedHistogram
 from app.otel.server_span import finish_server_span, start_server_span
 from app.otel.xray import HEADER, trace_header
@@ -125,19 +125,19 @@ class Observer:
         self, scope: Scope, route: str | None, observation: RequestObservation, seconds: float
     ) -> None:
         client = scope.get("client")
+        span = observation.span
         self.access_log.write(
-            scope["method"],
-            scope["path"],
-            observation.status,
-            {
-                "http.request.method": scope["method"],
-                "http.route": route,
-                "url.path": scope["path"],
-                "http.response.status_code": observation.status,
-                "duration_ms": round(seconds * 1000, 2),
-                "http.response.body.size": observation.bytes,
-                "client.address": client[0] if client else None,
-            },
+            AccessLine(
+                time.time(),
+                scope["method"],
+                scope["path"],
+                route,
+                observation.status,
+                seconds,
+                observation.bytes,
+                client[0] if client else None,
+                None if span is None else span.get_span_context(),
+            )
         )
 
     def _record(
