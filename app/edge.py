@@ -52,12 +52,17 @@ class CacheControl:
     """The configured Cache-Control on a successful GET or HEAD, unless the path is one whose
     answers change with the data (paths.NOT_CACHED) or the app set one itself."""
 
-    def __init__(self, value: str | None) -> None:
+    def __init__(self, value: str | None, first_routes: tuple[Route, ...]) -> None:
         self.value = value.encode("latin-1") if value else None
         self.not_cached = re.compile("|".join(f"(?:{path})" for path in sorted(NOT_CACHED)))
+        # The first routes whose every path is data (their template matches NOT_CACHED): their
+        # answers, most requests, are known not cached without matching the path (~3 us).
+        self.data_routes = frozenset(id(r) for r in first_routes if self.not_cached.match(r.path))
 
     def mark(self, scope: Scope, start: Message) -> None:
         if self.value is None or start["status"] not in CACHED_STATUSES:
+            return
+        if id(scope.get("route")) in self.data_routes:
             return
         if scope["method"] not in CACHED_METHODS or self.not_cached.match(scope["path"]):
             return
@@ -138,7 +143,7 @@ class Edge:
         self.app = app
         self.proxy = ProxyHeaders(settings.proxy.forwarded_allow_ips)
         self.observer = Observer(request_metrics)
-        self.cache_control = CacheControl(settings.api.cache_control)
+        self.cache_control = CacheControl(settings.api.cache_control, first_routes)
         self.inner = _inner_apps(FirstRoutes(app, *first_routes), settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,9 +164,7 @@ class Edge:
             await send(message)
 
         try:
-            await self.inner[_named(scope, b"origin"), _named(scope, b"accept-encoding")](
-                scope, receive, send_on
-            )
+            await self.inner[_named(scope)](scope, receive, send_on)
         except Exception as exc:
             if observation.started:
                 raise
@@ -171,8 +174,15 @@ class Edge:
             self.observer.end(scope, observation)
 
 
-def _named(scope: Scope, header: bytes) -> bool:
-    return any(name == header for name, _ in scope["headers"])
+def _named(scope: Scope) -> tuple[bool, bool]:
+    """Whether the request has an Origin header, and an Accept-Encoding one: one pass."""
+    origin = encoding = False
+    for name, _ in scope["headers"]:
+        if name == b"origin":
+            origin = True
+        elif name == b"accept-encoding":
+            encoding = True
+    return origin, encoding
 
 
 def _inner_apps(app: ASGIApp, settings: Settings) -> dict[tuple[bool, bool], ASGIApp]:

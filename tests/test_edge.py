@@ -134,3 +134,13 @@ def test_a_fault_in_the_edges_own_steps_is_a_json_500(
     assert response.status_code == 500
     assert response.json()["code"] == "ServerError"
     assert "proxy step" not in response.text
+
+
+def test_the_first_routes_are_known_data_without_matching_the_path(
+    make_app: Callable[..., Any],
+) -> None:
+    """CacheControl skips its path regex for the items and item routes: their templates match
+    paths.NOT_CACHED, so every path they serve would (tests/test_web.py checks the answers)."""
+    app = make_app()
+    data_routes = _edge(app).cache_control.data_routes
+    assert data_routes == {id(route) for route in _first_routes(app)}
