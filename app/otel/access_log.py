@@ -40,8 +40,8 @@ _all: weakref.WeakSet[AccessLog] = weakref.WeakSet()  # an app's, while it lives
 
 
 class AccessLine(NamedTuple):
-    """One request's access line as observed; its fields are made only when it is written (a
-    batch at a time, off the request, where making them costs a third: bench/inrequest.py)."""
+    """One request's access line as observed; its fields are made only when it is written, a
+    batch at a time (in the request they were ~4 us of an untraced item request's ~220)."""
 
     created: float  # time.time() at the request's end
     method: str
