@@ -105,13 +105,13 @@ class AccessLog:
         if not held or not self._direct:
             return
         name = self.logger.name
+        # Each line's fields made once, whatever the number of handlers.
+        entries = [(line.created, line.message, line.fields()) for line in held]
         for handler in self._direct:
             formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
             lines = [
-                formatter.line(
-                    line.created, "INFO", name, line.message, line.fields(), current_ids=False
-                )
-                for line in held
+                formatter.line(created, "INFO", name, message, fields, current_ids=False)
+                for created, message, fields in entries
             ]
             try:
                 with handler.lock:  # type: ignore[union-attr]  # the lock StreamHandler.emit takes
