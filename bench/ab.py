@@ -22,7 +22,7 @@ import subprocess
 from contextlib import ExitStack
 
 from bench import data, servers, workload, wrk
-from harness.server_process import ROOT, running_server
+from harness.server_process import ROOT, Server, running_server
 
 BASE = os.environ.get("BASE", "HEAD")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
@@ -73,8 +73,30 @@ def requests_of(entry: str, database_url: str) -> list[str]:
     return workload.paths(kind, workload.TIPG, data.row_counts(database_url))
 
 
-def rate(base: str, paths: list[str]) -> float:
-    return wrk.rate_over(base, paths, SECONDS, CONNECTIONS)
+def measure(base: str, paths: list[str]) -> wrk.Result:
+    """One run through `paths`; exits on any failed request."""
+    result = wrk.run(base, paths, SECONDS, CONNECTIONS)
+    if result.errors:
+        raise SystemExit(f"wrk saw {result.errors} errors against {base}{paths[0]}")
+    return result
+
+
+def compare(path: str, requests: list[str], running: dict[str, Server]) -> None:
+    """ROUNDS interleaved runs of each server; prints the medians of rate and p99, and the ratio."""
+    runs: dict[str, list[wrk.Result]] = {label: [] for label in running}
+    for server in running.values():
+        measure(server.base, requests)  # warm-up
+    for _ in range(ROUNDS):
+        for label, server in running.items():
+            runs[label].append(measure(server.base, requests))
+    print(f"{path}  ({ROUNDS} x {SECONDS} s interleaved, {CONNECTIONS} connections)")
+    medians = []
+    for label, results in runs.items():
+        rates = [r.requests_per_second for r in results]
+        medians.append(statistics.median(rates))
+        p99 = statistics.median(r.p99_ms for r in results)
+        print(f"  {label:24s} median {medians[-1]:8.1f}  p99 {p99:6.2f} ms  runs {rates}")
+    print(f"  after / before = {medians[1] / medians[0]:.3f}")
 
 
 def main() -> None:
@@ -89,18 +111,7 @@ def main() -> None:
             for label, command in commands.items()
         }
         for path in PATHS:
-            requests = requests_of(path, database_url)
-            runs: dict[str, list[float]] = {label: [] for label in running}
-            for server in running.values():
-                rate(server.base, requests)  # warm-up
-            for _ in range(ROUNDS):
-                for label, server in running.items():
-                    runs[label].append(rate(server.base, requests))
-            medians = [statistics.median(values) for values in runs.values()]
-            print(f"{path}  ({ROUNDS} x {SECONDS} s interleaved, {CONNECTIONS} connections)")
-            for label, values in runs.items():
-                print(f"  {label:24s} median {statistics.median(values):8.1f}  runs {values}")
-            print(f"  after / before = {medians[1] / medians[0]:.3f}")
+            compare(path, requests_of(path, database_url), running)
 
 
 if __name__ == "__main__":
