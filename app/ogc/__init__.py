@@ -70,6 +70,8 @@ tests/test_bounded_pool.py); opentelemetry-instrumentation-fastapi's `_original_
 (app/otel/telemetry.py); `opentelemetry._logs`, `opentelemetry.sdk._logs` (telemetry.py) and the
 OTLP exporters' `_log_exporter` modules (app/otel/exporters.py): the logs API is still private
 in the OpenTelemetry packages we pin.
+The gRPC span exporter's `_translate_data`, overridden to encode spans our way
+(app/otel/span_encoding.py; tests/test_span_encoding.py).
 """
 
 from __future__ import annotations

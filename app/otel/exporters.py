@@ -21,7 +21,8 @@ from app.otel.histograms import EXEMPLAR_FILTERS, Aggregation
 from app.settings import TelemetrySettings
 
 EXPORTERS: dict[tuple[Signal, str], str] = {
-    ("traces", "grpc"): "opentelemetry.exporter.otlp.proto.grpc.trace_exporter:OTLPSpanExporter",
+    # The SDK's, with our encoding of the spans (app/otel/span_encoding.py).
+    ("traces", "grpc"): "app.otel.span_encoding:OTLPSpanExporter",
     ("traces", "http/protobuf"): (
         "opentelemetry.exporter.otlp.proto.http.trace_exporter:OTLPSpanExporter"
     ),
