@@ -74,11 +74,7 @@ def requests_of(entry: str, database_url: str) -> list[str]:
 
 
 def measure(base: str, paths: list[str]) -> wrk.Result:
-    """One run through `paths`; exits on any failed request."""
-    result = wrk.run(base, paths, SECONDS, CONNECTIONS)
-    if result.errors:
-        raise SystemExit(f"wrk saw {result.errors} errors against {base}{paths[0]}")
-    return result
+    return wrk.checked_run(base, paths, SECONDS, CONNECTIONS)
 
 
 def compare(path: str, requests: list[str], running: dict[str, Server]) -> None:

@@ -109,7 +109,12 @@ def rate(base: str, path: str, seconds: int, connections: int) -> float:
 
 def rate_over(base: str, paths: list[str], seconds: int, connections: int) -> float:
     """Requests per second of one run through `paths` in turn; exits on any failed request."""
+    return checked_run(base, paths, seconds, connections).requests_per_second
+
+
+def checked_run(base: str, paths: list[str], seconds: int, connections: int) -> Result:
+    """One run through `paths` in turn; exits on any failed request."""
     result = run(base, paths, seconds, connections)
     if result.errors:
         raise SystemExit(f"wrk saw {result.errors} errors against {base}{paths[0]}")
-    return result.requests_per_second
+    return result
