@@ -20,7 +20,7 @@ calls the SDK's encoder directly and keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
@@ -56,8 +56,8 @@ IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 SCALARS = frozenset({str, bool, int, float})
 KEPT_PAIRS = 4096  # KeyValues kept; all dropped when full (unique values, such as paths, churn)
 
-K = TypeVar("K")
-V = TypeVar("V")
+KEPT_OBJECTS = 64  # encoded resources, scopes and statuses kept
+T = TypeVar("T")
 
 # A group of spans: the resource, its scopes (by identity), each with its encoded spans.
 ByScope = dict[int, tuple[SdkScope | None, list[PB2Span]]]
@@ -94,8 +94,8 @@ class SpanEncoder:
 
     def __init__(self) -> None:
         self._pairs: dict[tuple[str, type, Any], KeyValue] = {}
-        self._resources: dict[int, tuple[Resource, PB2Resource]] = {}
-        self._scopes: dict[int, tuple[SdkScope | None, InstrumentationScope]] = {}
+        self._resources: dict[int, tuple[object, PB2Resource]] = {}
+        self._scopes: dict[int, tuple[object, InstrumentationScope]] = {}
         self._statuses: dict[tuple[StatusCode, str | None], Status] = {}
 
     def request(self, spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
@@ -156,9 +156,10 @@ class SpanEncoder:
         key = (status.status_code, status.description)
         encoded = self._statuses.get(key)
         if encoded is None:
+            if len(self._statuses) >= KEPT_OBJECTS:  # descriptions may be unique: not counted
+                self._statuses.clear()
             code = cast(Status.StatusCode.ValueType, status.status_code.value)
             encoded = Status(code=code, message=status.description or "")
-            self._statuses = _bounded(self._statuses)
             self._statuses[key] = encoded
         return encoded
 
@@ -195,35 +196,35 @@ class SpanEncoder:
         )
 
     def _resource(self, resource: Resource) -> PB2Resource:
-        kept = self._resources.get(id(resource))
-        if kept is None or kept[0] is not resource:  # an id is reused only after its object died
-            kept = (resource, PB2Resource(attributes=self.attributes(resource.attributes)))
-            self._resources = _bounded(self._resources)
-            self._resources[id(resource)] = kept
-        return kept[1]
+        return _kept(
+            self._resources,
+            resource,
+            lambda: PB2Resource(attributes=self.attributes(resource.attributes)),
+        )
 
     def _scope(self, scope: SdkScope | None) -> InstrumentationScope:
-        kept = self._scopes.get(id(scope))
-        if kept is None or kept[0] is not scope:
-            encoded = (
-                InstrumentationScope()
-                if scope is None
-                else InstrumentationScope(
-                    name=scope.name,
-                    version=scope.version or "",
-                    attributes=self.attributes(scope.attributes),
-                )
-            )
-            kept = (scope, encoded)
-            self._scopes = _bounded(self._scopes)
-            self._scopes[id(scope)] = kept
-        return kept[1]
+        if scope is None:
+            return InstrumentationScope()
+        return _kept(
+            self._scopes,
+            scope,
+            lambda: InstrumentationScope(
+                name=scope.name,
+                version=scope.version or "",
+                attributes=self.attributes(scope.attributes),
+            ),
+        )
 
 
-def _bounded(kept: dict[K, V], most: int = 64) -> dict[K, V]:
-    """`kept`, or a new dict when it is full: providers, tracers and statuses are few, but not
-    counted."""
-    return kept if len(kept) < most else {}
+def _kept(kept: dict[int, tuple[object, T]], thing: object, encode: Callable[[], T]) -> T:
+    """`thing`'s encoding, made once while `thing` lives (an id is reused only after its object
+    died). Providers and tracers are few, but not counted: all are dropped past KEPT_OBJECTS."""
+    entry = kept.get(id(thing))
+    if entry is None or entry[0] is not thing:
+        if len(kept) >= KEPT_OBJECTS:
+            kept.clear()
+        entry = kept[id(thing)] = (thing, encode())
+    return entry[1]
 
 
 class OTLPSpanExporter(GrpcSpanExporter):
