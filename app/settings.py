@@ -138,6 +138,8 @@ class PoolSettings(BaseSettings):
     statement_timeout_ms: int = Field(10_000, ge=0)
     # How long a request may wait for a free connection before it is answered 503.
     pool_acquire_timeout_ms: int = Field(5_000, ge=1)
+    # A connection idle this long is closed (down to pool_min_size); 0: kept open (app/db/idle.py).
+    pool_max_idle_seconds: float = Field(300, ge=0)
     # Tables and views of these schemas are published as collections.
     schemas: CommaList = ["public"]
 

@@ -27,6 +27,7 @@ from opentelemetry.trace import StatusCode
 from tipg.database import connect_to_db
 from tipg.settings import PostgresSettings as TipgPostgresSettings
 
+from app.db.idle import IdleConnections
 from app.db.pool import BoundedPool, WaitRecorder
 from app.settings import Settings
 
@@ -74,6 +75,8 @@ class Database:
                 database_url=params.dsn_without_password(),
                 db_min_conn_size=pool.pool_min_size,
                 db_max_conn_size=pool.pool_max_size,
+                # asyncpg's timer per release is off: IdleConnections closes idle ones instead.
+                db_max_inactive_conn_lifetime=0,
             ),
             password=params.password.get_secret_value() if params.password else None,
             server_settings={
@@ -96,7 +99,10 @@ class Database:
             connection_class=self.connection_class,
         )
         timeout = pool.pool_acquire_timeout_ms / 1000
-        app.state.pool = BoundedPool(app.state.pool, timeout, self.pool_wait)
+        idle = IdleConnections(app.state.pool, pool.pool_max_idle_seconds)
+        if pool.pool_max_idle_seconds:
+            idle.start()
+        app.state.pool = BoundedPool(app.state.pool, timeout, self.pool_wait, idle)
 
     async def reload(self, app: FastAPI) -> int:
         """Open the pool if needed and (re)load the catalog; return how many collections."""

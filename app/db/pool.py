@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 
 import asyncpg
 
+from app.db.idle import IdleConnections
 from app.errors import PoolExhausted
 
 POOL_NAME = {"db.client.connection.pool.name": "veda-wfs3"}
@@ -83,11 +84,16 @@ class BoundedPool:
     """An asyncpg pool whose acquire() waits at most `acquire_timeout` seconds."""
 
     def __init__(
-        self, pool: asyncpg.Pool, acquire_timeout: float, wait: WaitRecorder | None = None
+        self,
+        pool: asyncpg.Pool,
+        acquire_timeout: float,
+        wait: WaitRecorder | None = None,
+        idle: IdleConnections | None = None,
     ) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
         self._wait = wait
+        self.idle = idle  # what closes idle connections, stopped before the pool closes
 
     def acquire(self, *, timeout: float | None = None) -> _Acquire:
         limit = timeout if timeout is not None else self.acquire_timeout
@@ -96,6 +102,11 @@ class BoundedPool:
         # acquire and again on release, ~12 us of an item request's ~250 (bench/README.md).
         deadline = None if self.pool.get_idle_size() else limit
         return _Acquire(self.pool, deadline, self._wait, limit)
+
+    async def close(self) -> None:
+        if self.idle is not None:
+            await self.idle.stop()
+        await self.pool.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pool, name)
