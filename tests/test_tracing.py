@@ -228,3 +228,19 @@ def test_resource_names_the_service_and_nothing_from_ecs(
     assert span.resource["deployment.environment"] == "development"
     assert span.resource["service.instance.id"]
     assert not [k for k in span.resource if k.startswith(("aws.", "cloud."))]
+
+
+def test_the_span_names_its_collection_when_the_catalog_holds_it(
+    traced: Server, receiver: OtlpReceiver
+) -> None:
+    """Tagged at the span's end: an item, a collection twice (the second from memory), not an
+    unknown collection's 404."""
+    known = "/collections/public.fire_perimeters"
+    asked = [f"{known}/items/1", known, known, "/collections/public.unknown/items"]
+    tagged = []
+    for path in asked:
+        response = httpx.get(f"{traced.base}{path}")
+        [span] = [s for s in spans_of(receiver, trace_id_of(response)) if s.kind == SERVER_KIND]
+        tagged.append((response.status_code, span.attributes.get("ogc.collection.id")))
+    fire = "public.fire_perimeters"
+    assert tagged == [(200, fire), (200, fire), (200, fire), (404, None)]

@@ -19,8 +19,8 @@ from typing import Any
 import asyncpg
 from cql2 import Expr
 from fastapi import FastAPI
-from opentelemetry import trace
 from pydantic import PrivateAttr
+from starlette.types import Scope
 from tipg.collections import (
     Collection,
     Column,
@@ -362,6 +362,10 @@ class CatalogLoader:
         return len(catalog["collections"])
 
 
-def mark_collection(collection_id: str) -> None:
-    """Tag the request span with the collection it is about (called once it is known to exist)."""
-    trace.get_current_span().set_attribute(COLLECTION_ID, collection_id)
+def served_collection_id(scope: Scope) -> str | None:
+    """The collection a request is about, when the catalog holds it: what its span is tagged
+    with at its end (app/otel/observer.py), so an unsampled request pays nothing for it."""
+    collection_id: str | None = scope.get("path_params", {}).get("collectionId")
+    app = scope.get("app")
+    catalog = getattr(app.state, "collection_catalog", None) if app is not None else None
+    return collection_id if catalog and collection_id in catalog["collections"] else None

@@ -23,7 +23,6 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.ogc import documents
-from app.ogc.catalog import mark_collection
 from app.ogc.etags import matches, weak_etag
 from app.ogc.links import base_url_inputs
 from app.ogc.paths import NOT_METADATA
@@ -47,13 +46,11 @@ class Rendered:
     body: bytes
     etag: str
     # What routing left in the scope, put back for an answer from memory: telemetry names the
-    # request by its route, and tags it with its collection.
+    # request by its route, and tags it with its collection (path_params).
     routed: dict[str, Any]
 
     def restore(self, scope: Scope) -> None:
         scope.update(self.routed)
-        if collection_id := self.routed.get("path_params", {}).get("collectionId"):
-            mark_collection(collection_id)
 
 
 def _finished(scope: Scope, start: Message, body: bytes) -> bytes:

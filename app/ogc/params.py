@@ -19,7 +19,6 @@ from tipg import dependencies as tipg_deps
 from tipg.collections import Collection
 
 from app.errors import NotFound, ServiceUnavailable
-from app.ogc.catalog import mark_collection
 from app.ogc.errors import echo
 from app.ogc.overrides import Overrides, resolve_overrides, run_inline
 from app.ogc.parsers import (
@@ -43,7 +42,6 @@ def find_collection(app: Starlette, collection_id: str) -> Collection:
             f"Collection '{echo(collection_id)}' does not exist. Collection ids are "
             "schema-qualified (public.fire_perimeters); GET /collections lists them."
         )
-    mark_collection(collection.id)
     return collection
 
 

@@ -115,7 +115,7 @@ class Observer:
         span = observation.span
         if span is not None and span.is_recording():  # an unsampled span's end does nothing
             finish_server_span(
-                span, observation.method, route, observation.status, observation.bytes
+                span, observation.method, route, observation.status, observation.bytes, scope
             )
         self._log_access(scope, route, observation, seconds)
         if observation.token is not None:

@@ -19,6 +19,8 @@ from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from starlette.types import Scope
 
+from app.ogc.catalog import COLLECTION_ID, served_collection_id
+
 EXCLUDED_PATHS = frozenset({"/healthz", "/readyz"})  # polled by the ALB and ECS: noise
 
 _tracer = trace.get_tracer(__name__)
@@ -107,13 +109,16 @@ def _recorded_attributes(scope: Scope) -> dict[str, str]:
 
 
 def finish_server_span(
-    span: Span, method: str, route: str | None, status: int, body_size: int
+    span: Span, method: str, route: str | None, status: int, body_size: int, scope: Scope
 ) -> None:
     """The attributes known at the end, set in one call (the span's lock taken once)."""
     attributes: dict[str, str | int] = {
         "http.response.status_code": status,
         "http.response.body.size": body_size,
     }
+    collection_id = served_collection_id(scope)
+    if collection_id is not None:
+        attributes[COLLECTION_ID] = collection_id
     if route is not None:
         span.update_name(f"{method} {route}")
         attributes["http.route"] = route
