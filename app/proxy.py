@@ -44,6 +44,9 @@ class TrustedPeers:
     def __contains__(self, host: str) -> bool:
         if self.any:
             return True
+        known = self._answers.get(host)  # every request asks: no partial made for a known peer
+        if known is not None:
+            return known
         return remembered(self._answers, host, partial(self._is_trusted, host), REMEMBERED_PEERS)
 
     def _is_trusted(self, host: str) -> bool:
