@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.db.pool import BoundedPool
+from app.db.pool import BoundedPool, _idle_connection_waits
 from app.errors import PoolExhausted
 
 
@@ -31,6 +31,10 @@ class RecordingPool:
 
     def get_idle_size(self) -> int:
         return self.pool.get_idle_size()
+
+    @property
+    def _queue(self) -> Any:  # what BoundedPool looks in for an open connection (private)
+        return self.pool._queue
 
     async def release(self, connection: Any) -> None:
         await self.pool.release(connection)
@@ -71,6 +75,36 @@ def test_a_free_but_unopened_connection_still_gets_the_deadline(database_url: st
             return recording.deadlines
 
     assert asyncio.run(acquire_once()) == [5.0]
+
+
+def test_an_open_connection_is_found_waiting_exactly_when_asyncpg_counts_one_idle(
+    database_url: str,
+) -> None:
+    """_idle_connection_waits reads asyncpg's private queue of free holders: it must say what
+    the public get_idle_size() says, as connections are opened, taken, given back and closed."""
+
+    async def both_ways() -> list[tuple[bool, bool]]:
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=3) as real:
+            seen = []
+
+            def look() -> None:
+                seen.append((_idle_connection_waits(real), real.get_idle_size() > 0))
+
+            look()  # one open, two never opened
+            first = await real.acquire()
+            look()  # the open one taken: only unopened holders wait
+            second = await real.acquire()
+            await real.release(first)
+            look()  # one given back
+            await real.release(second)
+            for holder in real._holders:
+                await holder.close()
+            look()  # all closed
+            return seen
+
+    seen = asyncio.run(both_ways())
+    assert [found for found, _ in seen] == [True, False, True, False]
+    assert all(found == counted for found, counted in seen), seen
 
 
 def test_a_timeout_given_by_the_caller_is_the_deadline(database_url: str) -> None:

@@ -18,7 +18,7 @@ from tipg import dependencies as tipg_deps
 from tipg.collections import PgCollection
 from tipg.factory import OGCFeaturesFactory
 
-from app.ogc.catalog import ServedCollection, served
+from app.ogc.catalog import ServedCollection, _private, served
 from app.ogc.crs import CRS84, epsg
 from app.ogc.items import tipg_item_arguments, tipg_items_arguments
 from app.ogc.items_query import PageSizes, read_items_query
@@ -72,6 +72,20 @@ def test_model_construct_copies_every_field_of_a_collection(client: TestClient) 
         )
         again = served({"c": plain}, ServedCollection)["c"]
         assert again.model_dump() == collection.model_dump()
+
+
+def test_private_values_read_from_pydantic_private_are_the_attributes(client: TestClient) -> None:
+    """catalog._private reads ServedCollection's private attributes from __pydantic_private__
+    (pydantic's own path is ~20x slower): it must hold the very values the attributes give, also
+    in a copy made for another CRS, and a value set through the attribute must be read back."""
+    catalog = client.app.state.collection_catalog["collections"]  # type: ignore[attr-defined]
+    collection = next(iter(catalog.values()))
+    for name in ("_queries", "_statements", "_output_crs", "_geometry_columns"):
+        assert _private(collection, name) is getattr(collection, name)
+    copy = collection.in_crs(epsg(3857))
+    assert _private(copy, "_output_crs") is copy._output_crs == epsg(3857)
+    assert copy.queries is collection.queries is collection._queries
+    assert collection.geometry_columns is collection._geometry_columns is not None
 
 
 def test_private_original_fastapi_is_found_under_the_launcher() -> None:

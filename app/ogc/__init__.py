@@ -61,12 +61,14 @@ Private APIs relied upon, each guarded by a test in tests/test_tipg_hooks.py unl
   `effective_route_contexts()` (FastAPI >= 0.137) (overrides.py, for tipg's other routes;
   install fails at start-up if no parser was swapped, and a test checks each parser is reached).
 - pydantic's `model_construct(_fields_set=..., **obj.__dict__)` to turn tipg's PgCollection into
-  our subclass without validating again (catalog.served), and `model_copy` sharing private
-  attributes (catalog.ServedCollection.in_crs).
+  our subclass without validating again (catalog.served), `model_copy` sharing private
+  attributes (catalog.ServedCollection.in_crs), and private values read from
+  `__pydantic_private__` on the request path (catalog._private: pydantic's own read raises and
+  catches an AttributeError every time).
 Outside this package: asyncpg's `Connection._params/_addr` (app/otel/sql_spans.py;
 tests/test_sql_spans.py); asyncpg's release without its shield, `PoolConnectionProxy._con/
-_holder`, `Connection._on_release`, `PoolConnectionHolder.release/_timeout` (app/db/pool.py;
-tests/test_bounded_pool.py); asyncpg's `Pool._holders`, `PoolConnectionHolder._con/_in_use/
+_holder`, `Connection._on_release`, `PoolConnectionHolder.release/_timeout`, and `Pool._queue`'s
+asyncio.Queue `_queue` (app/db/pool.py; tests/test_bounded_pool.py); asyncpg's `Pool._holders`, `PoolConnectionHolder._con/_in_use/
 _deactivate_inactive_connection`, `Connection._pool_release_ctr` (app/db/idle.py;
 tests/test_idle_connections.py); opentelemetry-instrumentation-fastapi's `_original_fastapi`
 (app/otel/telemetry.py); `opentelemetry._logs`, `opentelemetry.sdk._logs` (telemetry.py) and the

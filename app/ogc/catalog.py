@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from cql2 import Expr
 from fastapi import FastAPI
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 from starlette.types import Scope
 from tipg.collections import (
     Collection,
@@ -144,6 +144,15 @@ def filtering(filters: dict[str, Any]) -> bool:
     return filters.get("cql") is not None or filters.get("bbox") is not None or any(given)
 
 
+def _private(model: BaseModel, name: str) -> Any:
+    """A private attribute's value, read where pydantic keeps it: `model._name` goes through
+    pydantic's __getattr__, which first asks the attribute's declaration for a descriptor (an
+    AttributeError raised and caught), ~2 us a read in a tight loop and several reads in a
+    request (`python -m bench.inprocess`). `__pydantic_private__` is pydantic's documented store
+    of an instance's private values; tests/test_catalog_private.py holds the two reads equal."""
+    return model.__pydantic_private__[name]  # type: ignore[index]
+
+
 class ServedCollection(PgCollection):
     # Statements by what shapes them (shaped_statement): the same text for every id or page.
     _statements: dict[Hashable, str] = PrivateAttr(default_factory=dict)
@@ -156,20 +165,21 @@ class ServedCollection(PgCollection):
 
     @property
     def queries(self) -> dict[Hashable, Any]:
-        return self._queries
+        return _private(self, "_queries")  # type: ignore[no-any-return]
 
     @property
     def geometry_columns(self) -> list[Column]:
         """tipg's list, made once: the columns do not change once the catalog is loaded, and
         tipg asks for it several times per request (get_geometry_column)."""
-        if self._geometry_columns is None:
-            self._geometry_columns = [c for c in self.table_columns if c.is_geometry]
-        return self._geometry_columns
+        columns: list[Column] | None = _private(self, "_geometry_columns")
+        if columns is None:
+            columns = self._geometry_columns = [c for c in self.table_columns if c.is_geometry]
+        return columns
 
     def in_crs(self, crs: Crs) -> ServedCollection:
         """This collection with its features read in `crs`: itself for CRS84, else a shallow
         copy (the same columns, the same statement memo)."""
-        if crs == self._output_crs:
+        if crs == _private(self, "_output_crs"):
             return self
         copy = self.model_copy()
         copy._output_crs = crs
@@ -209,7 +219,7 @@ class ServedCollection(PgCollection):
         for (in_crs) instead of tipg's fixed EPSG:4326; simplification in its units."""
         if geometry_column is None:
             return None
-        target = self._output_crs
+        target: Crs = _private(self, "_output_crs")
         column = f"CAST({quote_ident(geometry_column.name)} AS geometry)"
         geometry = transformed_sql(column, geometry_column.srid, target)
         if bbox_only:
@@ -288,7 +298,7 @@ class ServedCollection(PgCollection):
         shape = (
             *(page.key is not None, page.feature_links is not None, properties, page.geom),
             *(page.bbox_only, page.simplify, page.sortby, page.limit, page.offset),
-            self._output_crs,
+            _private(self, "_output_crs"),
         )
         params = [] if page.key is None else [page.key]
         params += page.feature_links or ()
@@ -298,7 +308,7 @@ class ServedCollection(PgCollection):
             assert built == params, "a shaped statement's parameters are its key and links"
             return sql
 
-        return remembered(self._statements, shape, build, STATEMENTS), params
+        return remembered(_private(self, "_statements"), shape, build, STATEMENTS), params
 
     def _check_arguments(self, simplify: float | None, ids: list[str] | None) -> None:
         """What tipg would turn into a 500 (see check_simplify, _check_ids): a 400 or 404."""
