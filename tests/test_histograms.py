@@ -41,6 +41,7 @@ from app.otel.histograms import (
     Aggregation,
     WithHistograms,
     exponential_index,
+    key_of,
 )
 
 DELTA, CUMULATIVE = AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE
@@ -158,6 +159,17 @@ def test_attribute_sets_are_points_of_their_own(aggregating: Any) -> None:
     assert (by_method["GET"].count, by_method["GET"].sum) == (3, pytest.approx(0.6))
     assert (by_method["HEAD"].count, by_method["HEAD"].sum) == (1, 0.5)
     assert dict(by_method["GET"].attributes) == GET
+
+
+def test_a_key_made_once_is_the_same_set_as_its_mapping(aggregating: Any) -> None:
+    """Callers that record one attribute set per request pass its key_of, made once: the values
+    land in the same point as those recorded with the mapping."""
+    aggregating()
+    ours = AggregatedHistogram("d", "s", "", BOUNDS)
+    ours.record(0.1, GET)
+    ours.record(0.2, key_of(GET))
+    (point,) = _our_points(ours)
+    assert (point.count, point.sum, dict(point.attributes)) == (2, pytest.approx(0.3), GET)
 
 
 def test_delta_starts_each_interval_empty(aggregating: Any) -> None:

@@ -31,3 +31,16 @@ def test_format_round_trips() -> None:
     trace_id = 0x5759E988BD862E3FE1BE46A994272793
     assert format_trace_id(trace_id) == "1-5759e988-bd862e3fe1be46a994272793"
     assert parse_root(f"Root={format_trace_id(trace_id)}") == trace_id
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "expected"),
+    [
+        (1, "1-00000000-000000000000000000000001"),
+        (1 << 96, "1-00000001-000000000000000000000000"),
+        ((1 << 128) - 1, "1-ffffffff-ffffffffffffffffffffffff"),
+    ],
+)
+def test_format_pads_both_parts(trace_id: int, expected: str) -> None:
+    assert format_trace_id(trace_id) == expected
+    assert parse_root(f"Root={expected}") == trace_id

@@ -20,13 +20,16 @@ from app.db.idle import IdleConnections
 from app.errors import PoolExhausted
 
 POOL_NAME = {"db.client.connection.pool.name": "veda-wfs3"}
+POOL_KEY = tuple(POOL_NAME.items())  # as the wait recorder keeps it: made once
 
 
 class WaitRecorder(Protocol):
     """Where waits go: a histogram (app/otel/pool_metrics.py's, aggregated by
     app/otel/histograms.py)."""
 
-    def record(self, value: float, attributes: Mapping[str, Any]) -> None: ...
+    def record(
+        self, value: float, attributes: Mapping[str, Any] | tuple[tuple[str, Any], ...]
+    ) -> None: ...
 
 
 class _Acquire:
@@ -50,7 +53,7 @@ class _Acquire:
                 f"No database connection became free within {self._timeout:g} s; retry shortly."
             ) from None
         if self._wait is not None:
-            self._wait.record(time.perf_counter() - start, POOL_NAME)
+            self._wait.record(time.perf_counter() - start, POOL_KEY)
         return cast(asyncpg.Connection, self._connection)
 
     async def __aexit__(

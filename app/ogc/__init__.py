@@ -68,12 +68,12 @@ Private APIs relied upon, each guarded by a test in tests/test_tipg_hooks.py unl
 Outside this package: asyncpg's `Connection._params/_addr` (app/otel/sql_spans.py;
 tests/test_sql_spans.py); asyncpg's release without its shield, `PoolConnectionProxy._con/
 _holder`, `Connection._on_release`, `PoolConnectionHolder.release/_timeout`, and `Pool._queue`'s
-asyncio.Queue `_queue` (app/db/pool.py; tests/test_bounded_pool.py); asyncpg's `Pool._holders`, `PoolConnectionHolder._con/_in_use/
-_deactivate_inactive_connection`, `Connection._pool_release_ctr` (app/db/idle.py;
-tests/test_idle_connections.py); opentelemetry-instrumentation-fastapi's `_original_fastapi`
-(app/otel/telemetry.py); `opentelemetry._logs`, `opentelemetry.sdk._logs` (telemetry.py) and the
-OTLP exporters' `_log_exporter` modules (app/otel/exporters.py): the logs API is still private
-in the OpenTelemetry packages we pin.
+asyncio.Queue `_queue` (app/db/pool.py; tests/test_bounded_pool.py); asyncpg's `Pool._holders`,
+`PoolConnectionHolder._con/_in_use/_deactivate_inactive_connection`, `Connection._pool_release_ctr`
+(app/db/idle.py; tests/test_idle_connections.py); opentelemetry-instrumentation-fastapi's
+`_original_fastapi` (app/otel/telemetry.py); `opentelemetry._logs`, `opentelemetry.sdk._logs`
+(telemetry.py) and the OTLP exporters' `_log_exporter` modules (app/otel/exporters.py): the logs
+API is still private in the OpenTelemetry packages we pin.
 The gRPC span exporter's `_translate_data`, overridden to encode spans our way
 (app/otel/span_encoding.py; tests/test_span_encoding.py).
 """

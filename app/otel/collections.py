@@ -4,18 +4,20 @@ tile request's zoom, matrix set and size."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Hashable, Sequence
+from functools import partial
 from typing import Any
 
 import asyncpg
 from opentelemetry import trace
 from tipg.collections import ItemList
 
+from app.memo import remembered
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest, ShapedPage
 from app.ogc.tiles import tile_attributes
-from app.otel.histograms import AggregatedHistogram
+from app.otel.histograms import AggregatedHistogram, Key, key_of
 
 features_returned = AggregatedHistogram(
     "ogc.features.returned",
@@ -23,6 +25,10 @@ features_returned = AggregatedHistogram(
     description="Features returned per items request, by collection.",
     bounds=[0, 1, 10, 50, 100, 500, 1000, 5000, 10000],
 )
+
+
+# ogc.features.returned's attribute set of each collection, made once (histograms.key_of).
+_returned_keys: dict[Hashable, Key] = {}
 
 
 def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +62,12 @@ class ObservedCollection(ServedCollection):
             span.set_attribute("ogc.items.number_returned", returned)
             if matched is not None:
                 span.set_attribute("ogc.items.number_matched", matched)
-        features_returned.record(returned, {COLLECTION_ID: self.id})
+        key = _returned_keys.get(self.id)
+        if key is None:
+            key = remembered(
+                _returned_keys, self.id, partial(key_of, {COLLECTION_ID: self.id}), 1024
+            )
+        features_returned.record(returned, key)
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:
         span = trace.get_current_span()

@@ -62,6 +62,11 @@ HELD = 1024  # values held before they are added to their buckets together
 Key = tuple[tuple[str, AttributeValue], ...]
 
 
+def key_of(attributes: Mapping[str, AttributeValue]) -> Key:
+    """An attribute set as `record` keeps it: its (name, value) pairs, in their order."""
+    return tuple(attributes.items())
+
+
 @dataclass(frozen=True)
 class Aggregation:
     """How the histograms aggregate and export (TelemetrySettings, via telemetry.py)."""
@@ -204,12 +209,16 @@ class AggregatedHistogram:
         self._since = time.time_ns()  # the start of the current delta interval
         _all.add(self)
 
-    def record(self, value: float, attributes: Mapping[str, AttributeValue]) -> None:
+    def record(self, value: float, attributes: Mapping[str, AttributeValue] | Key) -> None:
+        """As the SDK's record; the attributes may also be given as their Key (`key_of`), made
+        once by a caller that records the same set again and again, instead of a mapping made
+        and taken apart on every request."""
         aggregation = _aggregation
         if aggregation is None or not value >= 0 or value == math.inf:
             return  # nothing exports, or a value the SDK too would refuse (negative) or not map
         exemplar = _exemplar(value) if aggregation.may_be_exemplar() else None
-        held = (tuple(attributes.items()), value, exemplar)
+        key = attributes if type(attributes) is tuple else key_of(attributes)  # type: ignore[arg-type]
+        held = (key, value, exemplar)
         with self._lock:
             if not self._held:
                 self._held_since = time.time_ns()

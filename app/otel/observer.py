@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from functools import partial
 
 from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from starlette.types import Message, Scope
 
+from app.memo import remembered
 from app.otel.access_log import AccessLine, AccessLog
-from app.otel.histograms import AggregatedHistogram
-from app.otel.server_span import finish_server_span, start_server_span
+from app.otel.histograms import AggregatedHistogram, Key, key_of
+from app.otel.server_span import finish_server_span, server_tracer, start_server_span
 from app.otel.xray import HEADER, trace_header
 
 HEADER_NAME = HEADER.lower().encode()
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 # The OpenTelemetry semantic conventions' advice for http.server.request.duration, in seconds.
+KEYS = 1024  # duration attribute sets kept (methods are a known few; statuses and routes too)
 DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 
@@ -87,11 +90,13 @@ class Observer:
     def __init__(self, request_metrics: RequestMetrics | None) -> None:
         self.metrics = request_metrics
         self.traced = request_metrics is not None
+        self.tracer = server_tracer()
         self.access_log = AccessLog()
+        self._duration_keys: dict[Hashable, Key] = {}  # by (method, scheme, status, route)
 
     def begin(self, scope: Scope) -> RequestObservation:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
-        span = start_server_span(scope, method) if self.traced else None
+        span = start_server_span(scope, method, self.tracer) if self.traced else None
         if self.metrics:
             self.metrics.in_flight[(method, scope["scheme"])] += 1
         return RequestObservation(method, span)
@@ -144,14 +149,24 @@ class Observer:
         self, observation: RequestObservation, scheme: str, route: str | None, seconds: float
     ) -> None:
         assert self.metrics is not None
-        attributes: dict[str, str | int] = {
-            "http.request.method": observation.method,
-            "url.scheme": scheme,
-            "http.response.status_code": observation.status,
-        }
-        if route is not None:
-            attributes["http.route"] = route
-        self.metrics.duration.record(seconds, attributes)
+        labels = (observation.method, scheme, observation.status, route)
+        key = self._duration_keys.get(labels)
+        if key is None:
+            key = remembered(self._duration_keys, labels, partial(_duration_key, *labels), KEYS)
+        self.metrics.duration.record(seconds, key)
+
+
+def _duration_key(method: str, scheme: str, status: int, route: str | None) -> Key:
+    """http.server.request.duration's attribute set (semantic conventions), as the histogram
+    keeps it: made once per method, scheme, status and route, not per request."""
+    attributes: dict[str, str | int] = {
+        "http.request.method": method,
+        "url.scheme": scheme,
+        "http.response.status_code": status,
+    }
+    if route is not None:
+        attributes["http.route"] = route
+    return key_of(attributes)
 
 
 def _add_trace_header(message: Message, span: trace.Span) -> None:

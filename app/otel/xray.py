@@ -37,10 +37,13 @@ def parse_root(header: str) -> int | None:
     return trace_id or None
 
 
+LOW_96_BITS = (1 << 96) - 1
+
+
 def format_trace_id(trace_id: int) -> str:
-    """128-bit trace id → `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx` (X-Ray's form)."""
-    hex_id = f"{trace_id:032x}"
-    return f"1-{hex_id[:8]}-{hex_id[8:]}"
+    """128-bit trace id → `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx` (X-Ray's form): its first 32
+    bits (the epoch seconds of an X-Ray id), then the other 96; one format, no slicing."""
+    return f"1-{trace_id >> 96:08x}-{trace_id & LOW_96_BITS:024x}"
 
 
 class AlbAwareXRayPropagator(AwsXRayPropagator):
