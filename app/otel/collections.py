@@ -56,8 +56,9 @@ def page_attributes(page: PageRequest, filters: dict[str, Any]) -> dict[str, Any
 
 
 class ObservedCollection(ServedCollection):
-    def _observe(self, returned: int, matched: int | None) -> None:
-        span = trace.get_current_span()
+    def _observe(self, span: trace.Span, returned: int, matched: int | None) -> None:
+        """What the request got, on its span (the current one, looked up once by the caller)
+        and in the histogram."""
         if span.is_recording():
             span.set_attribute("ogc.items.number_returned", returned)
             if matched is not None:
@@ -74,7 +75,7 @@ class ObservedCollection(ServedCollection):
         if span.is_recording():
             span.set_attributes(request_attributes(kwargs))
         items = await super().features(conn, **kwargs)
-        self._observe(len(items["items"]), items["matched"])
+        self._observe(span, len(items["items"]), items["matched"])
         return items
 
     async def get_tile(self, conn: asyncpg.Connection, **kwargs: Any) -> bytes:
@@ -115,5 +116,5 @@ class ObservedCollection(ServedCollection):
         if span.is_recording():
             span.set_attributes(page_attributes(page, filters))
         result = await reading
-        self._observe(result.returned, result.matched)
+        self._observe(span, result.returned, result.matched)
         return result
