@@ -22,6 +22,7 @@ from starlette.types import Message, Scope
 from app.memo import remembered
 from app.otel.access_log import AccessLine, AccessLog
 from app.otel.histograms import AggregatedHistogram, Key, key_of
+from app.otel.root_spans import RootSpans
 from app.otel.server_span import finish_server_span, server_tracer, start_server_span
 from app.otel.xray import HEADER, trace_header
 
@@ -91,12 +92,13 @@ class Observer:
         self.metrics = request_metrics
         self.traced = request_metrics is not None
         self.tracer = server_tracer()
+        self.roots = RootSpans.of(self.tracer) if self.traced else None
         self.access_log = AccessLog()
         self._duration_keys: dict[Hashable, Key] = {}  # by (method, scheme, status, route)
 
     def begin(self, scope: Scope) -> RequestObservation:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "_OTHER"
-        span = start_server_span(scope, method, self.tracer) if self.traced else None
+        span = start_server_span(scope, method, self.tracer, self.roots) if self.traced else None
         if self.metrics:
             self.metrics.in_flight[(method, scope["scheme"])] += 1
         return RequestObservation(method, span)

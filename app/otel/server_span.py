@@ -14,16 +14,14 @@ from __future__ import annotations
 import functools
 
 from opentelemetry import propagate, trace
-from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter, TextMapPropagator
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from starlette.types import Scope
 
 from app.ogc.catalog import COLLECTION_ID, served_collection_id
+from app.otel.root_spans import NO_PARENT, RootSpans
 
 EXCLUDED_PATHS = frozenset({"/healthz", "/readyz"})  # polled by the ALB and ECS: noise
-
-NO_PARENT = Context()  # what extract returns for a request with no propagation header
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -79,7 +77,9 @@ def server_tracer() -> trace.Tracer:
     return trace.get_tracer(__name__)
 
 
-def start_server_span(scope: Scope, method: str, tracer: trace.Tracer) -> Span | None:
+def start_server_span(
+    scope: Scope, method: str, tracer: trace.Tracer, roots: RootSpans | None
+) -> Span | None:
     """A SERVER span continuing the caller's trace (X-Ray or W3C headers), or None for probes.
 
     The sampler is given what a sampling rule matches on (method, path, host); the rest is
@@ -96,7 +96,10 @@ def start_server_span(scope: Scope, method: str, tracer: trace.Tracer) -> Span |
         "url.path": scope["path"],
         "server.address": _header(scope, b"host") or "",
     }
-    span = tracer.start_span(method, context=context, kind=SpanKind.SERVER, attributes=attributes)
+    if context is NO_PARENT and roots is not None:
+        span = roots.start(method, attributes)
+    else:
+        span = tracer.start_span(method, context, kind=SpanKind.SERVER, attributes=attributes)
     if span.is_recording():
         span.set_attributes(_recorded_attributes(scope))
     return span
