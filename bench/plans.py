@@ -8,7 +8,9 @@
 - `plan_cache_mode`: the same filter as a prepared statement with the box as parameters (as a
   client library or a parameterised query would have it), executed six times; the sixth
   execution's plan is generic (it still names `$1`) under `auto` and custom under
-  `force_custom_plan`, with its execution time.
+  `force_custom_plan`, with its execution time. Then what the service's own parameterised
+  statement, an item read by its key, costs the server under each mode: the backend's CPU per
+  read (from /proc: run it on the database's machine), READS reads of each, interleaved.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import asyncio
 import json
 import os
 import statistics
+import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,6 +79,43 @@ async def sixth_plan(conn: asyncpg.Connection, mode: str) -> dict[str, Any]:
     return {"generic": "$1" in json.dumps(plan["Plan"]), "execution_ms": plan["Execution Time"]}
 
 
+READS = 2000
+ITEM = "/collections/public.fire_perimeters/items/5"
+
+
+async def _item_statement() -> str:
+    """The statement the service reads an item by its key with (catalog.shaped_statement)."""
+    from bench.inprocess import build, call  # the app itself: its statement, not a copy
+
+    app = build("off")
+    async with app.router.lifespan_context(app):
+        await call(app, ITEM)
+        collection = app.state.collection_catalog["collections"]["public.fire_perimeters"]
+        return str(next(iter(collection._statements.values())))
+
+
+async def item_reads(url: str, sql: str, mode: str) -> dict[str, float]:
+    """READS reads of items 1..900 by key on one connection under `mode`: wall time and the
+    backend's CPU (utime + stime of its process) per read, in us."""
+    conn = await asyncpg.connect(url, server_settings={"plan_cache_mode": mode, "jit": "off"})
+    try:
+        stat = Path(f"/proc/{conn.get_server_pid()}/stat")
+        for key in range(1, 51):  # past the five custom plans `auto` starts with
+            await conn.fetchrow(sql, key)
+        start, cpu = time.perf_counter(), _ticks(stat)
+        for n in range(READS):
+            await conn.fetchrow(sql, n % 900 + 1)
+        wall, used = time.perf_counter() - start, (_ticks(stat) - cpu) / os.sysconf("SC_CLK_TCK")
+    finally:
+        await conn.close()
+    return {"wall_us": round(wall / READS * 1e6), "server_cpu_us": round(used / READS * 1e6)}
+
+
+def _ticks(stat: Path) -> int:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+
+
 async def main() -> None:
     url = urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{BENCH_DB}").geturl()
     conn = await asyncpg.connect(url)
@@ -89,6 +130,10 @@ async def main() -> None:
             print(f"sixth execution, plan_cache_mode={mode}: {sixth}")
     finally:
         await conn.close()
+    sql = await _item_statement()
+    for mode in ("auto", "force_custom_plan", "auto", "force_custom_plan"):
+        reads = await item_reads(url, sql, mode)
+        print(f"item by key, plan_cache_mode={mode}: {json.dumps(reads)}")
 
 
 if __name__ == "__main__":

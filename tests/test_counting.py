@@ -131,7 +131,7 @@ def test_none_omits_it_and_pages_while_full(app_in: Callable[[str], TestClient])
     assert last["numberReturned"] == 5 and not any(link["rel"] == "next" for link in last["links"])
 
 
-def test_the_services_connections_skip_jit_and_generic_plans(client: TestClient) -> None:
+def test_the_services_connections_skip_jit_and_parallel_workers(client: TestClient) -> None:
     """The session settings every pooled connection gets (app/db/lifespan.py)."""
 
     async def settings() -> list[str]:
@@ -139,4 +139,31 @@ def test_the_services_connections_skip_jit_and_generic_plans(client: TestClient)
             names = ("jit", "plan_cache_mode", "max_parallel_workers_per_gather", "TimeZone")
             return [await conn.fetchval(f"SHOW {name}") for name in names]
 
-    assert client.portal.call(settings) == ["off", "force_custom_plan", "0", "UTC"]  # type: ignore[union-attr]
+    assert client.portal.call(settings) == ["off", "auto", "0", "UTC"]  # type: ignore[union-attr]
+
+
+def test_an_item_read_by_its_key_is_not_planned_again_each_time(client: TestClient) -> None:
+    """The item statement takes its key as a parameter: from its sixth execution on a
+    connection, PostgreSQL runs its one generic plan instead of planning it again (which
+    cost 2.5x the server's CPU of the read itself; bench/plans.py)."""
+    for item_id in range(1, 13):
+        assert client.get(f"/collections/public.fire_perimeters/items/{item_id}").status_code == 200
+
+    async def generic_executions() -> int:
+        pool = client.app.state.pool.pool  # asyncpg's own, under BoundedPool
+        # Every connection of the pool at once: the reads went to whichever was free.
+        held = [await pool.acquire() for _ in range(pool.get_size())]
+        try:
+            counts = [await conn.fetchval(GENERIC_PLANS) for conn in held]
+        finally:
+            for conn in held:
+                await pool.release(conn)
+        return int(sum(counts))
+
+    assert client.portal.call(generic_executions) >= 1  # type: ignore[union-attr]
+
+
+GENERIC_PLANS = (
+    "SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements"
+    " WHERE statement LIKE '%tipg_n%' AND parameter_types <> '{}'"
+)

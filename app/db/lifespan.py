@@ -85,9 +85,11 @@ class Database:
                 # Our statements are short: compiling them (JIT) costs more than it saves (a
                 # 2°x2° bbox count over 1M points: 16.3 ms with, 13.1 ms without; bench/plans.py).
                 "jit": "off",
-                # Values are inlined, yet never let a reused statement fall to a generic plan
-                # that ignores the box it was given.
-                "plan_cache_mode": "force_custom_plan",
+                # A statement with parameters (an item read by its key) keeps one generic plan
+                # from its sixth execution on, instead of being planned again at every one:
+                # 220 -> 85 us of the server's CPU per item read (bench/plans.py). Boxes and
+                # filters are inlined, not parameters, so no generic plan ignores a box.
+                "plan_cache_mode": "auto",
                 # Parallel workers for a page or a count cost more to start than they save
                 # (the same count: 25.0 ms with two, 14.8 ms without; bench/plans.py), and a
                 # service's concurrent requests already keep the cores busy.
