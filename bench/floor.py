@@ -4,10 +4,12 @@ pg_featureserv.
 
 The floor is a bare ASGI app on the same uvicorn (uvloop, httptools) and asyncpg: no framework,
 middleware, checks, links, logging or telemetry. For each path it runs our own page statement,
-captured as case (g) captures it (bench/dbonly.py), and sends the features it returns inside a
-bare envelope. What separates our service from it is our own Python around that statement; what
-separates it from pg_featureserv is Python's web serving itself, which no change inside the
-service removes.
+captured as case (g) captures it (bench/dbonly.py), and sends the features it returns inside a bare
+envelope. Its connections have our sessions' settings and release (app/db/lifespan.py), so
+PostgreSQL's work per request is the same for both; asyncpg's pool is otherwise its own (its
+release still makes the Task ours skips, app/db/pool.py). What separates our service from it is our
+own Python around that statement; what separates it from pg_featureserv is Python's web serving
+itself, which no change inside the service removes.
 
     make bench-floor        # ROUNDS=3 SECONDS=4 CONNECTIONS=8; make bench's database (loaded once)
     FLOOR_KINDS=item make bench-floor     # some of item, items_10, items_100
@@ -29,6 +31,8 @@ from typing import Any
 import asyncpg
 from tipg.database import connection_factory
 
+from app.db.lifespan import keep_session, session_settings
+from app.settings import PoolSettings
 from bench import dbonly, servers, wrk
 from bench.data import bench_database, sizes_from_env
 from bench.workload import PG_FEATURESERV, TIPG, paths
@@ -57,7 +61,16 @@ async def _lifespan(receive: Any, send: Any) -> None:
             _statements.update(json.loads(Path(os.environ["FLOOR_STATEMENTS"]).read_text()))
             init = connection_factory(["public"], "pg_temp", None)  # tipg's, as case (g)
             url = os.environ["FLOOR_DATABASE_URL"]
-            _pool = await asyncpg.create_pool(url, min_size=10, max_size=10, init=init)
+            # The service's session settings and release (no reset query): the database does
+            # for the floor exactly what it does for our service.
+            _pool = await asyncpg.create_pool(
+                url,
+                min_size=10,
+                max_size=10,
+                init=init,
+                reset=keep_session,
+                server_settings=session_settings(PoolSettings().statement_timeout_ms),
+            )
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await _pool.close()

@@ -47,6 +47,29 @@ READY_TIMEOUT_SECONDS = 2.0
 CatalogLoad = Callable[[FastAPI], Awaitable[int]]  # fills app.state's catalog; how many
 
 
+def session_settings(statement_timeout_ms: int) -> dict[str, str]:
+    """What every pooled connection's session runs with (also bench/floor.py's, whose database
+    work is then ours)."""
+    return {
+        "statement_timeout": str(statement_timeout_ms),
+        "application_name": "veda-wfs3",
+        # Our statements are short: compiling them (JIT) costs more than it saves (a
+        # 2°x2° bbox count over 1M points: 16.3 ms with, 13.1 ms without; bench/plans.py).
+        "jit": "off",
+        # A statement with parameters (an item read by its key) keeps one generic plan
+        # from its sixth execution on, instead of being planned again at every one:
+        # 220 -> 85 us of the server's CPU per item read (bench/plans.py). Boxes and
+        # filters are inlined, not parameters, so no generic plan ignores a box.
+        "plan_cache_mode": "auto",
+        # Parallel workers for a page or a count cost more to start than they save
+        # (the same count: 25.0 ms with two, 14.8 ms without; bench/plans.py), and a
+        # service's concurrent requests already keep the cores busy.
+        "max_parallel_workers_per_gather": "0",
+        # PostgreSQL writes the GeoJSON's timestamps: in UTC, as tipg's encoder did.
+        "TimeZone": "UTC",
+    }
+
+
 async def keep_session(conn: asyncpg.Connection) -> None:
     """Release a connection without asyncpg's reset query (`SELECT pg_advisory_unlock_all();
     CLOSE ALL; UNLISTEN *; RESET ALL`): a round trip per request to undo session state that no
@@ -79,24 +102,7 @@ class Database:
                 db_max_inactive_conn_lifetime=0,
             ),
             password=params.password.get_secret_value() if params.password else None,
-            server_settings={
-                "statement_timeout": str(pool.statement_timeout_ms),
-                "application_name": "veda-wfs3",
-                # Our statements are short: compiling them (JIT) costs more than it saves (a
-                # 2°x2° bbox count over 1M points: 16.3 ms with, 13.1 ms without; bench/plans.py).
-                "jit": "off",
-                # A statement with parameters (an item read by its key) keeps one generic plan
-                # from its sixth execution on, instead of being planned again at every one:
-                # 220 -> 85 us of the server's CPU per item read (bench/plans.py). Boxes and
-                # filters are inlined, not parameters, so no generic plan ignores a box.
-                "plan_cache_mode": "auto",
-                # Parallel workers for a page or a count cost more to start than they save
-                # (the same count: 25.0 ms with two, 14.8 ms without; bench/plans.py), and a
-                # service's concurrent requests already keep the cores busy.
-                "max_parallel_workers_per_gather": "0",
-                # PostgreSQL writes the GeoJSON's timestamps: in UTC, as tipg's encoder did.
-                "TimeZone": "UTC",
-            },
+            server_settings=session_settings(pool.statement_timeout_ms),
             reset=keep_session,
             connection_class=self.connection_class,
         )
