@@ -14,11 +14,10 @@ import ipaddress
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import partial
 
 from starlette.types import Scope
 
-from app.memo import remembered
+from app.memo import remembered_call
 
 # A host name or bracketed IPv6 literal with an optional port: nothing that could smuggle a path,
 # a second header or markup into the links we build.
@@ -44,10 +43,8 @@ class TrustedPeers:
     def __contains__(self, host: str) -> bool:
         if self.any:
             return True
-        known = self._answers.get(host)  # every request asks: no partial made for a known peer
-        if known is not None:
-            return known
-        return remembered(self._answers, host, partial(self._is_trusted, host), REMEMBERED_PEERS)
+        # Every request asks: no partial made for a known peer.
+        return remembered_call(self._answers, host, REMEMBERED_PEERS, self._is_trusted, host)
 
     def _is_trusted(self, host: str) -> bool:
         try:

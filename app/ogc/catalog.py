@@ -149,7 +149,7 @@ def _private(model: BaseModel, name: str) -> Any:
     pydantic's __getattr__, which first asks the attribute's declaration for a descriptor (an
     AttributeError raised and caught), ~2 us a read in a tight loop and several reads in a
     request (`python -m bench.inprocess`). `__pydantic_private__` is pydantic's documented store
-    of an instance's private values; tests/test_catalog_private.py holds the two reads equal."""
+    of an instance's private values; tests/test_tipg_hooks.py holds the two reads equal."""
     return model.__pydantic_private__[name]  # type: ignore[index]
 
 

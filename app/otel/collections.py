@@ -5,14 +5,13 @@ tile request's zoom, matrix set and size."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Hashable, Sequence
-from functools import partial
 from typing import Any
 
 import asyncpg
 from opentelemetry import trace
 from tipg.collections import ItemList
 
-from app.memo import remembered
+from app.memo import remembered_call
 from app.ogc.catalog import COLLECTION_ID, ServedCollection
 from app.ogc.counting import MatchedCounter
 from app.ogc.geojson_sql import GeoJsonPage, PageRequest, ShapedPage
@@ -29,6 +28,10 @@ features_returned = AggregatedHistogram(
 
 # ogc.features.returned's attribute set of each collection, made once (histograms.key_of).
 _returned_keys: dict[Hashable, Key] = {}
+
+
+def _returned_key(collection_id: str) -> Key:
+    return key_of({COLLECTION_ID: collection_id})
 
 
 def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -63,11 +66,7 @@ class ObservedCollection(ServedCollection):
             span.set_attribute("ogc.items.number_returned", returned)
             if matched is not None:
                 span.set_attribute("ogc.items.number_matched", matched)
-        key = _returned_keys.get(self.id)
-        if key is None:
-            key = remembered(
-                _returned_keys, self.id, partial(key_of, {COLLECTION_ID: self.id}), 1024
-            )
+        key = remembered_call(_returned_keys, self.id, 1024, _returned_key, self.id)
         features_returned.record(returned, key)
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Hashable, Iterable
-from functools import partial
 
 from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from starlette.types import Message, Scope
 
-from app.memo import remembered
+from app.memo import remembered_call
 from app.otel.access_log import AccessLine, AccessLog
 from app.otel.histograms import AggregatedHistogram, Key, key_of
 from app.otel.root_spans import RootSpans
@@ -152,9 +151,7 @@ class Observer:
     ) -> None:
         assert self.metrics is not None
         labels = (observation.method, scheme, observation.status, route)
-        key = self._duration_keys.get(labels)
-        if key is None:
-            key = remembered(self._duration_keys, labels, partial(_duration_key, *labels), KEYS)
+        key = remembered_call(self._duration_keys, labels, KEYS, _duration_key, *labels)
         self.metrics.duration.record(seconds, key)
 
 
