@@ -13,7 +13,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
     OTLPSpanExporter as GrpcSpanExporter,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
@@ -72,6 +72,26 @@ def spans_of_two_resources() -> Sequence[ReadableSpan]:
 def test_the_message_is_the_sdk_encoders() -> None:
     spans = spans_of_two_resources()
     assert len(spans) == 6
+    assert SpanEncoder().request(spans) == encode_spans(spans)
+
+
+def test_dropped_counts_and_long_values_are_the_sdk_encoders() -> None:
+    # Counts past the span limits, and values whose lengths take a varint of two bytes or more.
+    exporter = InMemorySpanExporter()
+    limits = SpanLimits(max_span_attributes=2, max_events=1, max_links=1)
+    provider = TracerProvider(span_limits=limits)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    links = [Link(REMOTE_PARENT), Link(REMOTE_PARENT)]
+    with provider.get_tracer("t").start_as_current_span("é" * 200, links=links) as span:
+        span.set_attributes({"db.query.text": "SELECT " + "x, " * 5000, "n": -3, "m": 2**40})
+        span.add_event("one")
+        span.add_event("two")
+    spans = exporter.get_finished_spans()
+    assert (spans[0].dropped_attributes, spans[0].dropped_events, spans[0].dropped_links) == (
+        1,
+        1,
+        1,
+    )
     assert SpanEncoder().request(spans) == encode_spans(spans)
 
 
