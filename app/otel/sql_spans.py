@@ -18,9 +18,13 @@ from typing import Any
 import asyncpg
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind
 
+from app.otel.recorded_spans import RecordedSpan
+
 _tracer = trace.get_tracer(__name__)
+SCOPE = InstrumentationScope(__name__, "")  # as the SDK names _tracer's: no version is ""
 
 
 def operation(query: str) -> str:
@@ -51,8 +55,12 @@ class TracedConnection(asyncpg.Connection):
             static = self._span_attributes
         except AttributeError:
             static = self._span_attributes = _static_attributes(self)
+        attributes = {**static, "db.statement": query}
+        if isinstance(parent, RecordedSpan):  # a sampled request's: recorded without the SDK's Span
+            child = parent.child(operation(query), SpanKind.CLIENT, attributes, SCOPE)
+            return trace.use_span(child, end_on_exit=True)  # as start_as_current_span uses it
         return _tracer.start_as_current_span(
-            operation(query), kind=SpanKind.CLIENT, attributes={**static, "db.statement": query}
+            operation(query), kind=SpanKind.CLIENT, attributes=attributes
         )
 
     async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:

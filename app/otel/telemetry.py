@@ -60,7 +60,6 @@ from app.otel.logs import exclude_telemetry_logs
 from app.otel.observer import RequestMetrics
 from app.otel.pool_metrics import observe_pool
 from app.otel.resource import build_resource
-from app.otel.root_spans import deciding_once
 from app.otel.sampling_poller import SamplingPoller, SamplingProxyClient
 from app.otel.sql_spans import TracedConnection
 from app.otel.xray import AdoptingXRayIdGenerator, AlbAwareXRayPropagator, current_trace_header
@@ -170,7 +169,7 @@ def _tracer_provider(
     settings: TelemetrySettings, resource: Resource, sampler: Sampler | None
 ) -> TracerProvider:
     provider = TracerProvider(
-        sampler=deciding_once(sampler),  # root_spans.py decides most root spans itself
+        sampler=sampler,  # None: the one OTEL_TRACES_SAMPLER names, built by the SDK
         resource=resource,
         id_generator=AdoptingXRayIdGenerator(),
         shutdown_on_exit=False,

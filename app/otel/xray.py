@@ -14,8 +14,6 @@ the instrumentation starts right after extracting.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 from opentelemetry import trace
@@ -77,17 +75,6 @@ class AdoptingXRayIdGenerator(AwsXRayIdGenerator):
             return adopted
         trace_id: int = super().generate_trace_id()
         return trace_id
-
-
-@contextmanager
-def adopted(trace_id: int) -> Iterator[None]:
-    """Within the block, the next trace id AdoptingXRayIdGenerator makes in this context is
-    `trace_id` (root_spans.py: a span whose id was made before it); after it, none is adopted."""
-    token = _adopted_root.set(trace_id)
-    try:
-        yield
-    finally:
-        _adopted_root.reset(token)
 
 
 def trace_header(context: trace.SpanContext) -> str | None:
