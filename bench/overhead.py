@@ -16,6 +16,10 @@ filters), against make bench's database (loaded once); else PATH_QUERY against t
 VARIANTS picks the servers (default `traced,disabled`); the extra ones are traced with one signal
 switched off, to say where the cost of tracing lies.
 
+With disabled, unsampled and traced among them, it also prints the budget of tracing at 10 %:
+the unsampled path's and a sampled request's worker CPU, what they add up to at 10 %, and the
+ratio a free unsampled path would leave (`print_budget`).
+
 Each variant's CPU per request is printed too, by process (bench/cpu.py): the worker (all its
 threads: the exporters' too), the PostgreSQL backends, the sink (this process) and wrk, and how
 many of the machine's cores they kept busy. A database-bound kind on this 2-core machine is
@@ -117,6 +121,28 @@ def print_cpu(cpu: dict[str, dict[str, float]]) -> None:
         print(f"  {name:9s} {shares}  ({busy:.2f} of {os.cpu_count()})")
 
 
+def worker_cpu(spent: dict[str, float]) -> float:
+    """The worker's CPU per request, in microseconds."""
+    return spent["worker"] / spent["requests"] * 1e6
+
+
+def print_budget(cpu: dict[str, dict[str, float]]) -> None:
+    """Where traced-at-10 % / untraced can get to, from the worker's CPU per request (one worker's
+    throughput is bounded by it): a sampled request costs `traced - unsampled` more than an
+    unsampled one, so at a tenth sampled the estimate is disabled / (unsampled + 0.1 x that),
+    and even a free unsampled path leaves disabled / (disabled + 0.1 x that)."""
+    if not {"disabled", "unsampled", "traced"} <= cpu.keys():
+        return
+    disabled, unsampled, traced = (worker_cpu(cpu[n]) for n in ("disabled", "unsampled", "traced"))
+    sampled_share = 0.1 * (traced - unsampled)
+    print(
+        f"  worker CPU per request: unsampled path +{unsampled - disabled:.1f} us, a sampled "
+        f"request +{traced - unsampled:.1f} us more; at 10 %: estimate "
+        f"{disabled / (unsampled + sampled_share):.3f} / disabled, and "
+        f"{disabled / (disabled + sampled_share):.3f} with a free unsampled path"
+    )
+
+
 def main() -> None:
     database_url, requests = _requests()
     sink = OtlpReceiver(discard=True)
@@ -150,6 +176,7 @@ def main() -> None:
             print(f"  {name} / disabled = {medians[name] / medians['disabled']:.3f}")
     print(f"  spans received by the sink: {sink.received}")
     print_cpu(cpu)
+    print_budget(cpu)
 
 
 if __name__ == "__main__":
