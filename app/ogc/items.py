@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, cast
 
 from fastapi import FastAPI
@@ -31,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from tipg.collections import Collection
 from tipg.resources.enums import MediaType
 
-from app.memo import remembered
+from app.memo import remembered_call
 from app.ogc.catalog import ServedCollection
 from app.ogc.geojson_items import GeoJsonAnswers
 from app.ogc.items_query import (
@@ -217,11 +216,14 @@ class PlannedEndpoint:
         # What the plan depends on, with the query's reader and sizes (self), and the app's
         # answers (self.geojson): a key of its own among the collection's remembered queries.
         key = (self, scope["query_string"], accept, *base_url_inputs(scope))
-        plan = collection.queries.get(key)
-        if plan is None:
-            make = partial(self.make, Request(scope, receive), collection)
-            plan = remembered(collection.queries, key, make, QUERIES)
+        plan = remembered_call(
+            collection.queries, key, QUERIES, self._made, scope, receive, collection
+        )
         return not conditional and await self.answer(self.geojson, plan, scope, send)
+
+    def _made(self, scope: Scope, receive: Receive, collection: ServedCollection) -> Any:
+        """The plan of a request not seen before, from a Request made only then."""
+        return self.make(Request(scope, receive), collection)
 
     def make(self, request: Request, collection: ServedCollection) -> Any:
         raise NotImplementedError
