@@ -75,7 +75,9 @@ asyncio.Queue `_queue` (app/db/pool.py; tests/test_bounded_pool.py); asyncpg's `
 (telemetry.py) and the OTLP exporters' `_log_exporter` modules (app/otel/exporters.py): the logs
 API is still private in the OpenTelemetry packages we pin.
 The gRPC span exporter's `_translate_data`, overridden to encode spans our way
-(app/otel/span_encoding.py; tests/test_span_encoding.py).
+(app/otel/span_encoding.py; tests/test_span_encoding.py). Not private, but documented as not for
+users: the SDK's ReadableSpan constructor, which RecordedSpan calls to hand its processors what
+the SDK's Span would (app/otel/recorded_spans.py; tests/test_recorded_spans.py).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ item request has two spans (the server span and its SQL span).
 
 A RecordedSpan is an `opentelemetry.trace.Span` with the SDK's rules: the same value checks,
 attribute order and count limit, events, links, status rules and exception events; ending it
-gives the tracer's span processor the ReadableSpan the SDK would give it.
-tests/test_recorded_spans.py makes the same spans both ways and compares what the processors get.
+gives the tracer's span processor the ReadableSpan the SDK would give it. The SDK's documentation
+asks users not to make ReadableSpans themselves: tests/test_recorded_spans.py makes the same spans
+both ways and compares what the processors get, so an SDK that changes what its spans hand over
+fails there.
 Only the request path's own spans are made here: root server spans (root_spans.py) and their SQL
 spans (sql_spans.py); every other span is the SDK's.
 
