@@ -28,6 +28,7 @@ features_returned = AggregatedHistogram(
 
 # ogc.features.returned's attribute set of each collection, made once (histograms.key_of).
 _returned_keys: dict[Hashable, Key] = {}
+RETURNED_KEYS = 1024  # sets kept: one per collection served
 
 
 def _returned_key(collection_id: str) -> Key:
@@ -66,7 +67,7 @@ class ObservedCollection(ServedCollection):
             span.set_attribute("ogc.items.number_returned", returned)
             if matched is not None:
                 span.set_attribute("ogc.items.number_matched", matched)
-        key = remembered_call(_returned_keys, self.id, 1024, _returned_key, self.id)
+        key = remembered_call(_returned_keys, self.id, RETURNED_KEYS, _returned_key, self.id)
         features_returned.record(returned, key)
 
     async def features(self, conn: asyncpg.Connection, **kwargs: Any) -> ItemList:

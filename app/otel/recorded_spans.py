@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Mapping
 from time import time_ns
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 SCALARS = frozenset({str, bool, int, float})  # kept as given: the SDK keeps them unchanged too
 UNSET = Status(StatusCode.UNSET)
+T = TypeVar("T")
 
 
 class RecordedSpans:
@@ -71,6 +72,11 @@ class RecordedSpans:
             return None
         return cls(tracer, limits)
 
+    def frozen(self, count: int | None, attributes: Mapping[str, Any] | None) -> BoundedAttributes:
+        """An event's or a link's attributes, as the SDK keeps them: cleaned, at most `count`,
+        immutable."""
+        return BoundedAttributes(count, attributes, True, self.limits.max_attribute_length)
+
     def start(
         self,
         name: str,
@@ -88,6 +94,15 @@ class RecordedSpans:
             span.set_attributes(attributes)
         self.processor.on_start(span, parent_context=parent_context)  # type: ignore[arg-type]
         return span
+
+
+def _appended(kept: BoundedList[T] | None, count: int | None, item: T) -> BoundedList[T]:
+    """`kept` with `item` appended, made (of at most `count`) on first use: most spans have no
+    events or links."""
+    if kept is None:
+        kept = BoundedList(count)
+    kept.append(item)
+    return kept
 
 
 class RecordedSpan(trace.Span):
@@ -182,12 +197,8 @@ class RecordedSpan(trace.Span):
         if self._ended("_add_event"):
             return
         limits = self.spans.limits
-        kept = BoundedAttributes(
-            limits.max_event_attributes, attributes, True, limits.max_attribute_length
-        )
-        if self.events is None:
-            self.events = BoundedList(limits.max_events)
-        self.events.append(Event(name, kept, timestamp))
+        kept = self.spans.frozen(limits.max_event_attributes, attributes)
+        self.events = _appended(self.events, limits.max_events, Event(name, kept, timestamp))
 
     def add_link(self, context: SpanContext, attributes: Mapping[str, Any] | None = None) -> None:
         if not (context and (context.is_valid or attributes or context.trace_state)):
@@ -195,12 +206,8 @@ class RecordedSpan(trace.Span):
         if self._ended("_add_link"):
             return
         limits = self.spans.limits
-        kept = BoundedAttributes(
-            limits.max_link_attributes, attributes, True, limits.max_attribute_length
-        )
-        if self.links is None:
-            self.links = BoundedList(limits.max_links)
-        self.links.append(Link(context, kept))
+        kept = self.spans.frozen(limits.max_link_attributes, attributes)
+        self.links = _appended(self.links, limits.max_links, Link(context, kept))
 
     def record_exception(
         self,

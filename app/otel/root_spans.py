@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import Tracer
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
@@ -33,9 +32,9 @@ NO_PARENT = Context()  # a root span's parent context: none
 class RootSpans:
     """Starts root SERVER spans of an SDK tracer, deciding as its start_span would."""
 
-    def __init__(self, tracer: Tracer, recorded: RecordedSpans) -> None:
-        self.ids = tracer.id_generator
-        self.sampler = tracer.sampler
+    def __init__(self, recorded: RecordedSpans) -> None:
+        self.ids = recorded.ids  # the tracer's, which RecordedSpans keeps
+        self.sampler = recorded.sampler
         self.recorded = recorded
         # The flags start_span gives a root span, unsampled and sampled.
         random = TraceFlags.RANDOM_TRACE_ID if self.ids.is_trace_id_random() else 0
@@ -46,22 +45,18 @@ class RootSpans:
     def of(cls, tracer: trace.Tracer) -> RootSpans | None:
         """For an SDK tracer whose spans RecordedSpans can record; None otherwise."""
         recorded = RecordedSpans.of(tracer)
-        if recorded is None or not isinstance(tracer, Tracer):
-            return None
-        return cls(tracer, recorded)
+        return None if recorded is None else cls(recorded)
 
     def start(self, name: str, attributes: dict[str, str]) -> Span:
         """A root SERVER span named `name`, as `tracer.start_span` would make it."""
         trace_id = self.ids.generate_trace_id()
         result = self.sampler.should_sample(NO_PARENT, trace_id, name, SpanKind.SERVER, attributes)
-        if result.decision is Decision.DROP:
-            span_id = self.ids.generate_span_id()
-            context = SpanContext(trace_id, span_id, False, self.unsampled, result.trace_state)
-            return NonRecordingSpan(context)
         sampled = result.decision is Decision.RECORD_AND_SAMPLE
         flags = self.sampled if sampled else self.unsampled
         span_id = self.ids.generate_span_id()
         context = SpanContext(trace_id, span_id, False, flags, result.trace_state)
+        if result.decision is Decision.DROP:
+            return NonRecordingSpan(context)
         return self.recorded.start(
             name, context, None, SpanKind.SERVER, result.attributes, NO_PARENT
         )
